@@ -1,0 +1,88 @@
+"""Canonical request parameters: the exact values that go on the wire and into signatures.
+
+Binance signs the text form of every parameter, so the JSON value sent and the text signed
+must be derived from one canonical value. This module turns user input into that value once:
+
+* ``Decimal`` becomes plain decimal text (``Decimal("2E-5")`` -> ``"0.00002"``), never exponent
+  notation, which Binance rejects (``-1100``) and which peers leak by calling ``str(float)``;
+* ``float`` is refused: a binary float cannot carry an exact price or quantity;
+* enum members become their value, ``None`` means "not sent", lists keep their order.
+
+No I/O and no trio import: this is protocol code.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TypeAlias
+
+import msgspec
+
+from trio_binance._exceptions import InvalidParameter
+
+WireScalar: TypeAlias = str | int | bool
+WireValue: TypeAlias = WireScalar | list[WireScalar]
+WireParams: TypeAlias = dict[str, WireValue]
+
+_list_encoder = msgspec.json.Encoder()
+
+
+def decimal_text(value: Decimal, name: str = "value") -> str:
+    """Plain decimal text for ``value``: no exponent, trailing zeros kept as given."""
+    if not value.is_finite():
+        raise InvalidParameter(name, f"must be a finite number, got {value}")
+    text = format(value, "f")
+    return "0" if text in ("-0", "+0") else text
+
+
+def wire_scalar(name: str, value: object) -> WireScalar:
+    """One parameter value as it is sent: ``str``, ``int`` or ``bool``."""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return wire_scalar(name, value.value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return decimal_text(value, name)
+    if isinstance(value, float):
+        raise InvalidParameter(
+            name,
+            f"is a float ({value!r}); pass a Decimal or a str so the exact value is sent",
+        )
+    raise InvalidParameter(name, f"has unsupported type {type(value).__name__}")
+
+
+def wire_value(name: str, value: object) -> WireValue:
+    if isinstance(value, list | tuple):
+        return [wire_scalar(name, item) for item in value]
+    return wire_scalar(name, value)
+
+
+def canonical_params(params: Mapping[str, object] | None) -> WireParams:
+    """The wire form of ``params``; entries whose value is ``None`` are left out."""
+    if not params:
+        return {}
+    return {name: wire_value(name, value) for name, value in params.items() if value is not None}
+
+
+def payload_text(value: WireValue) -> str:
+    """The text of one wire value inside a signature payload (``name=value``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return _list_encoder.encode(value).decode()
+    return str(value)
+
+
+def signature_payload(params: Mapping[str, WireValue]) -> str:
+    """The text Binance signs: every parameter but ``signature``, sorted by name, joined by ``&``.
+
+    Spec: web-socket-api.md, "SIGNED request example (HMAC)", step 1 -- values are not
+    percent-encoded, and non-ASCII text is kept as is (it is signed as UTF-8).
+    """
+    return "&".join(
+        f"{name}={payload_text(params[name])}" for name in sorted(params) if name != "signature"
+    )
