@@ -5,6 +5,7 @@
     BinanceError                     base of every exception raised by trio_binance
     ├── InvalidParameter (ValueError)   bad input caught before anything was sent
     ├── ProtocolError                   a frame that could not be understood
+    ├── ConnectFailed                   the WebSocket handshake did not complete
     ├── NotSent                         the request never left: safe to retry
     │   └── SessionClosed               the session is closed (or closing); .reason says why
     ├── OutcomeUnknown                  the request may or may not have been executed
@@ -81,6 +82,10 @@ class InvalidParameter(BinanceError, ValueError):
 
 class ProtocolError(BinanceError):
     """A frame from the exchange that does not follow the protocol."""
+
+
+class ConnectFailed(BinanceError):
+    """The connection could not be opened (refused, no handshake in time, TLS failure...)."""
 
 
 class NotSent(BinanceError):

@@ -1,0 +1,475 @@
+"""A session: one WebSocket API connection, owned by a nursery, shared by any number of callers.
+
+Two tasks run for the life of the connection:
+
+* the **send task** takes requests from a bounded channel, stamps them (timestamp and
+  signature are computed here, just before the frame is written, never earlier) and writes
+  them;
+* the **receive task** reads frames, decodes each once and routes it: a response to the one
+  caller waiting for its id, a user-data event to its subscription. It never waits on a
+  caller or a subscriber, so it is always there to read and pongs are never held up.
+
+Every request learns its fate: its response, an error from the exchange, or -- when the
+connection ends -- ``SessionClosed`` if it was never written (safe to retry) or
+``ResponseLost`` if it was (outcome unknown). A caller cancelled while waiting leaves nothing
+behind; its reply, if it comes, is dropped and logged at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar, overload
+
+import msgspec
+import trio
+
+from trio_binance._exceptions import (
+    BinanceError,
+    NotSent,
+    ProtocolError,
+    ResponseLost,
+    SessionClosed,
+    Unauthorized,
+    api_error,
+)
+from trio_binance._nursery import background_nursery
+from trio_binance._params import WireParams, canonical_params
+from trio_binance._protocol import (
+    BadFrame,
+    ConnectionEvent,
+    ErrorResponse,
+    Frame,
+    FrameDecoder,
+    InFlight,
+    RequestEncoder,
+    ResultResponse,
+    UserDataFrame,
+    decode_result,
+)
+from trio_binance._transport import (
+    DEFAULT_CLOSE_TIMEOUT,
+    Connection,
+    Transport,
+    TransportClosed,
+    TrioWebsocketTransport,
+)
+from trio_binance.models import RateLimit
+
+T = TypeVar("T")
+
+logger = logging.getLogger("trio_binance.session")
+
+PRODUCTION = "wss://ws-api.binance.com:443/ws-api/v3"
+TESTNET = "wss://ws-api.testnet.binance.vision/ws-api/v3"
+
+# Requests queued for the send task. A full queue makes callers wait: backpressure, not loss.
+DEFAULT_SEND_QUEUE_SIZE = 256
+# Requests awaiting a response at once; more callers wait for a slot.
+DEFAULT_MAX_IN_FLIGHT = 10_000
+
+
+class Signer(Protocol):
+    """Adds ``timestamp``, ``apiKey`` and ``signature`` to a signed request's parameters."""
+
+    def stamp(self, params: WireParams) -> WireParams: ...
+
+
+class SessionStatistics(msgspec.Struct, frozen=True, gc=False):
+    """A snapshot of a session, from :meth:`Session.statistics`."""
+
+    in_flight: int
+    """Requests sent or queued, still waiting for their response."""
+    queued: int
+    """Requests queued for the send task, not written yet."""
+    requests_sent: int
+    frames_received: int
+    protocol_errors: int
+    """Frames that could not be understood (each was logged)."""
+    late_replies: int
+    """Responses to requests whose caller had gone (cancelled); dropped."""
+    subscriptions: int
+    rate_limits: tuple[RateLimit, ...]
+    """The ``rateLimits`` of the latest response that had them."""
+    closed: bool
+
+
+class _Call:
+    """One request, from the caller's ``request()`` to its outcome; a one-shot slot."""
+
+    __slots__ = ("abandoned", "done", "id", "method", "outcome", "params", "signed", "written")
+
+    def __init__(self, request_id: int, method: str, params: WireParams, signed: bool) -> None:
+        self.id = request_id
+        self.method = method
+        self.params = params
+        self.signed = signed
+        self.written = False
+        self.abandoned = False
+        self.outcome: ResultResponse | ErrorResponse | BaseException | None = None
+        self.done = trio.Event()
+
+    def resolve(self, outcome: ResultResponse | ErrorResponse | BaseException) -> None:
+        if self.outcome is None:
+            self.outcome = outcome
+            self.done.set()
+
+
+class Session:
+    """A connection to the WebSocket API. Create it with :func:`connect`."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        url: str,
+        signer: Signer | None = None,
+        send_queue_size: int = DEFAULT_SEND_QUEUE_SIZE,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    ) -> None:
+        self.url = url
+        self._connection = connection
+        self._signer = signer
+        self._close_timeout = close_timeout
+        self._encoder = RequestEncoder()
+        self._decoder = FrameDecoder()
+        self._in_flight: InFlight[_Call] = InFlight()
+        self._slots = trio.Semaphore(max_in_flight)
+        self._outgoing, self._to_send = trio.open_memory_channel[_Call](send_queue_size)
+        self._subscriptions: dict[int, Callable[[msgspec.Raw], None]] = {}
+        self._connection_event_handlers: list[Callable[[ConnectionEvent], None]] = []
+        self._send_scope = trio.CancelScope()
+        self._closed = False
+        self._close_reason: BaseException | None = None
+        self._revoked: Unauthorized | None = None
+        self._closed_event = trio.Event()
+        self._requests_sent = 0
+        self._frames_received = 0
+        self._protocol_errors = 0
+        self._late_replies = 0
+        self._rate_limits: tuple[RateLimit, ...] = ()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Session {state} {self.url} in_flight={len(self._in_flight)}>"
+
+    # --- the caller's side ---------------------------------------------------------------
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        result_type: type[T],
+        signed: bool = False,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        result_type: Any = ...,
+        signed: bool = False,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        result_type: Any = Any,
+        signed: bool = False,
+    ) -> Any:
+        """Send one request and return its result decoded into ``result_type``.
+
+        This is the escape hatch under every typed method: any method the exchange knows can
+        be called, e.g. ``await session.request("time", result_type=ServerTime)``. Without
+        ``result_type`` the result comes back as plain Python values. ``signed=True`` adds
+        ``timestamp``, ``apiKey`` and ``signature`` at send time (needs credentials).
+
+        Bound the wait with ``trio.fail_after``/``trio.move_on_after`` around the call.
+        """
+        wire = canonical_params(params)  # bad input fails here, before anything is sent
+        call = self._check_can_send(method, wire, signed)
+        async with self._slots:
+            await self._enqueue(call)
+            outcome = await self._wait(call)
+        return self._result(call, outcome, result_type)
+
+    def _check_can_send(self, method: str, params: WireParams, signed: bool) -> _Call:
+        if self._closed:
+            raise self._closed_error(method)
+        if signed and self._revoked is not None:
+            raise self._revoked
+        if signed and self._signer is None:
+            raise NotSent(f"{method} is signed, but the session has no credentials", method=method)
+        return _Call(self._encoder.next_id(), method, params, signed)
+
+    async def _enqueue(self, call: _Call) -> None:
+        # Registered before it is queued: the send task may write it, and its reply arrive,
+        # before this task runs again.
+        self._in_flight.add(call.id, call)
+        queued = False
+        try:
+            await self._outgoing.send(call)
+            queued = True
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._closed_error(call.method) from None
+        finally:
+            if not queued:  # cancelled or closed while waiting for room: never sent
+                self._in_flight.discard(call.id)
+
+    async def _wait(self, call: _Call) -> ResultResponse | ErrorResponse | BaseException:
+        try:
+            await call.done.wait()
+        finally:
+            if call.outcome is None:
+                self._abandon(call)
+        assert call.outcome is not None
+        return call.outcome
+
+    def _abandon(self, call: _Call) -> None:
+        """The caller has gone: forget the call; the send task skips it if not yet written."""
+        call.abandoned = True
+        self._in_flight.discard(call.id)
+        if call.written:
+            logger.debug("caller of %s (id %s) left before its reply", call.method, call.id)
+
+    def _result(
+        self, call: _Call, outcome: ResultResponse | ErrorResponse | BaseException, result_type: Any
+    ) -> Any:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if isinstance(outcome, ErrorResponse):
+            error = outcome.error
+            raise api_error(
+                outcome.status,
+                error.code,
+                error.msg,
+                data=error.decoded_data(),
+                rate_limits=outcome.rate_limits,
+                method=call.method,
+                params=call.params,
+            )
+        try:
+            return decode_result(outcome.result, result_type)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ProtocolError(f"{call.method}: result does not decode: {exc}") from None
+
+    # --- the send task -------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        with self._send_scope:
+            async for call in self._to_send:
+                if call.abandoned or call.outcome is not None:
+                    continue
+                try:
+                    frame = self._render(call)
+                except BinanceError as exc:
+                    self._in_flight.discard(call.id)
+                    call.resolve(exc)
+                    continue
+                call.written = True  # from here on, the exchange may have seen it
+                try:
+                    await self._connection.send(frame)
+                except TransportClosed as exc:
+                    self._connection_lost(exc)
+                    return
+                self._requests_sent += 1
+
+    def _render(self, call: _Call) -> bytes:
+        params = call.params
+        if call.signed:
+            assert self._signer is not None
+            params = self._signer.stamp(params)
+        return self._encoder.encode(call.id, call.method, params)
+
+    # --- the receive task ----------------------------------------------------------------
+
+    async def _receive_loop(self, *, task_status: trio.TaskStatus[None]) -> None:
+        task_status.started()
+        while True:
+            try:
+                data = await self._connection.receive()
+            except TransportClosed as exc:
+                self._connection_lost(exc)
+                return
+            self._frames_received += 1
+            self._route(self._decoder.decode(data))
+
+    def _route(self, frame: Frame) -> None:
+        if isinstance(frame, ResultResponse | ErrorResponse):
+            self._route_response(frame)
+        elif isinstance(frame, UserDataFrame):
+            self._route_event(frame)
+        elif isinstance(frame, ConnectionEvent):
+            self._route_connection_event(frame)
+        else:
+            self._route_bad_frame(frame)
+
+    def _route_response(self, frame: ResultResponse | ErrorResponse) -> None:
+        if frame.rate_limits:
+            self._rate_limits = tuple(frame.rate_limits)
+        call = self._in_flight.pop(frame.request_id)
+        if call is not None:
+            call.resolve(frame)
+        elif isinstance(frame, ErrorResponse) and frame.request_id is None:
+            self._session_error(frame)
+        else:
+            self._late_replies += 1
+            logger.debug("dropped a reply to request %r: no caller waits for it", frame.request_id)
+
+    def _session_error(self, frame: ErrorResponse) -> None:
+        """An error that answers no request (``"id": null``), e.g. 401 after a key revocation."""
+        error = api_error(
+            frame.status,
+            frame.error.code,
+            frame.error.msg,
+            data=frame.error.decoded_data(),
+            rate_limits=frame.rate_limits,
+        )
+        if isinstance(error, Unauthorized):
+            self._revoked = error
+        logger.warning("session-wide error from the exchange: %s", error)
+
+    def _route_event(self, frame: UserDataFrame) -> None:
+        sink = self._subscriptions.get(frame.subscription_id)
+        if sink is None:
+            logger.debug("event for unknown subscription %s dropped", frame.subscription_id)
+            return
+        sink(frame.event)
+
+    def _route_connection_event(self, frame: ConnectionEvent) -> None:
+        logger.info("connection event from the exchange: %s", frame.event_type)
+        for handler in self._connection_event_handlers:
+            handler(frame)
+
+    def _route_bad_frame(self, frame: BadFrame) -> None:
+        self._protocol_errors += 1
+        logger.warning("protocol error: %s", frame.reason)
+        call = self._in_flight.pop(frame.request_id) if frame.request_id is not None else None
+        if call is not None:
+            call.resolve(ProtocolError(f"{call.method}: malformed response: {frame.reason}"))
+
+    # --- hooks for the services built on a session -------------------------------------
+
+    def add_subscription(self, subscription_id: int, sink: Callable[[msgspec.Raw], None]) -> None:
+        """Route events of ``subscription_id`` to ``sink``, which must never block."""
+        self._subscriptions[subscription_id] = sink
+
+    def remove_subscription(self, subscription_id: int) -> None:
+        self._subscriptions.pop(subscription_id, None)
+
+    def on_connection_event(self, handler: Callable[[ConnectionEvent], None]) -> None:
+        """Call ``handler`` (which must never block) for each connection event."""
+        self._connection_event_handlers.append(handler)
+
+    # --- the end of a session ------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def close_reason(self) -> BaseException | None:
+        """Why the connection ended (``None`` while open or after a normal close)."""
+        return self._close_reason
+
+    async def wait_closed(self) -> None:
+        """Return once the session is closed, for whatever reason."""
+        await self._closed_event.wait()
+
+    def _connection_lost(self, exc: TransportClosed) -> None:
+        logger.info("connection to %s lost: %s", self.url, exc.describe())
+        self._shut(exc)
+
+    def _shut(self, reason: BaseException | None) -> None:
+        """Mark the session closed and give every request still waiting its outcome."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_reason = reason
+        self._send_scope.cancel()
+        self._to_send.close()  # callers waiting for room in the queue fail at once
+        for call in self._in_flight.pop_all():
+            call.resolve(self._lost_error(call, reason))
+        self._closed_event.set()
+
+    def _lost_error(self, call: _Call, reason: BaseException | None) -> BinanceError:
+        if not call.written:
+            return self._closed_error(call.method)
+        text = reason.describe() if isinstance(reason, TransportClosed) else "session closed"
+        return ResponseLost(
+            f"{call.method}: {text} after the request was sent; its outcome is unknown",
+            method=call.method,
+            params=call.params,
+            reason=reason,
+        )
+
+    def _closed_error(self, method: str) -> SessionClosed:
+        reason = self._close_reason
+        why = reason.describe() if isinstance(reason, TransportClosed) else "session closed"
+        return SessionClosed(f"{method} not sent: {why}", method=method, reason=reason)
+
+    async def aclose(self) -> None:
+        """Close the session: fail what still waits, then close the connection. Idempotent."""
+        if self._closed:
+            return
+        self._shut(None)
+        with trio.move_on_after(self._close_timeout, shield=True):
+            await self._connection.aclose()
+
+    def statistics(self) -> SessionStatistics:
+        return SessionStatistics(
+            in_flight=len(self._in_flight),
+            queued=self._outgoing.statistics().current_buffer_used,
+            requests_sent=self._requests_sent,
+            frames_received=self._frames_received,
+            protocol_errors=self._protocol_errors,
+            late_replies=self._late_replies,
+            subscriptions=len(self._subscriptions),
+            rate_limits=self._rate_limits,
+            closed=self._closed,
+        )
+
+
+@asynccontextmanager
+async def connect(
+    url: str = PRODUCTION,
+    *,
+    transport: Transport | None = None,
+    signer: Signer | None = None,
+    send_queue_size: int = DEFAULT_SEND_QUEUE_SIZE,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+) -> AsyncIterator[Session]:
+    """Open a session to ``url``; it is closed when the block ends.
+
+    ``async with trio_binance.connect(url) as session:``. A failed handshake raises
+    ``ConnectFailed`` before the body runs.
+    """
+    transport = transport or TrioWebsocketTransport()
+    async with background_nursery() as nursery:
+        connection = await transport.open(nursery, url)
+        session = Session(
+            connection,
+            url=url,
+            signer=signer,
+            send_queue_size=send_queue_size,
+            max_in_flight=max_in_flight,
+            close_timeout=close_timeout,
+        )
+        await nursery.start(session._receive_loop)
+        nursery.start_soon(session._send_loop)
+        try:
+            yield session
+        finally:
+            await session.aclose()
+
+
+__all__ = ["PRODUCTION", "TESTNET", "Session", "SessionStatistics", "connect"]

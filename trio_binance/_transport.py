@@ -1,0 +1,143 @@
+"""The narrow seam between a session and the WebSocket library underneath it.
+
+A session needs four things from a WebSocket: open it, send a text frame, receive the next
+frame, close it. :class:`Transport` is that seam; :class:`TrioWebsocketTransport` implements
+it with trio-websocket, the default. Errors of the library underneath are mapped here, at one
+boundary, to :class:`TransportClosed` and ``ConnectFailed``, so nothing above this module
+knows which library carries the frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Protocol
+
+import trio
+import trio_websocket
+
+from trio_binance._exceptions import ConnectFailed
+
+logger = logging.getLogger("trio_binance.transport")
+
+# exchangeInfo for all symbols is well over 1 MiB, trio-websocket's default limit.
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+# Large reads mean fewer wakeups when frames arrive in bursts.
+DEFAULT_RECEIVE_BUFFER_SIZE = 64 * 1024
+# Frames trio-websocket may buffer between its reader and ours; ours drains it promptly.
+DEFAULT_MESSAGE_QUEUE_SIZE = 256
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_CLOSE_TIMEOUT = 5.0
+
+
+class TransportClosed(Exception):
+    """The connection is closed; ``code`` and ``reason`` come from the close frame if any."""
+
+    def __init__(self, code: int | None, reason: str | None) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if self.code is None:
+            return "connection lost"
+        return f"connection closed with code {self.code}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+
+
+class Connection(Protocol):
+    """An open WebSocket connection, as a session uses it."""
+
+    async def send(self, frame: str | bytes) -> None:
+        """Send one text frame (``bytes`` are UTF-8 JSON sent as text)."""
+
+    async def receive(self) -> str | bytes:
+        """The next frame: ``str`` for text, ``bytes`` for binary frames."""
+        ...
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Close with a close frame, as far as the peer lets us; never raises."""
+
+    async def abort(self) -> None:
+        """Drop the connection at once, with no close handshake."""
+
+
+class Transport(Protocol):
+    """Opens connections; selected per session."""
+
+    async def open(self, nursery: trio.Nursery, url: str) -> Connection:
+        """Connect to ``url``; background tasks of the connection run in ``nursery``."""
+        ...
+
+
+class TrioWebsocketTransport:
+    """The default transport, built on trio-websocket."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
+        message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.ssl_context = ssl_context
+        self.max_message_size = max_message_size
+        self.receive_buffer_size = receive_buffer_size
+        self.message_queue_size = message_queue_size
+        self.connect_timeout = connect_timeout
+
+    async def open(self, nursery: trio.Nursery, url: str) -> Connection:
+        try:
+            with trio.fail_after(self.connect_timeout):
+                ws = await trio_websocket.connect_websocket_url(
+                    nursery,
+                    url,
+                    self.ssl_context,
+                    max_message_size=self.max_message_size,
+                    receive_buffer_size=self.receive_buffer_size,
+                    message_queue_size=self.message_queue_size,
+                )
+        except trio.TooSlowError:
+            raise ConnectFailed(f"no handshake within {self.connect_timeout} s: {url}") from None
+        except (OSError, trio_websocket.HandshakeError) as exc:
+            raise ConnectFailed(f"cannot connect to {url}: {exc!r}") from exc
+        return _TrioWebsocketConnection(ws)
+
+
+class _TrioWebsocketConnection:
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self._ws = ws
+
+    async def send(self, frame: str | bytes) -> None:
+        # Our frames are JSON text; trio-websocket sends ``bytes`` as binary frames.
+        text = frame.decode() if isinstance(frame, bytes) else frame
+        try:
+            await self._ws.send_message(text)
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed(exc.reason) from None
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._ws.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed(exc.reason) from None
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        try:
+            await self._ws.aclose(code, reason or None)
+        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, OSError):
+            logger.debug("close handshake failed; connection already gone")
+
+    async def abort(self) -> None:
+        # trio-websocket has no public abort; closing the byte stream drops the connection
+        # without a close frame, which is what an abort means.
+        await self._ws._stream.aclose()
+
+
+def _closed(reason: trio_websocket.CloseReason | None) -> TransportClosed:
+    if reason is None or reason.code == 1006:  # 1006: closed with no close frame
+        return TransportClosed(None, None)
+    return TransportClosed(reason.code, reason.reason)

@@ -1,0 +1,347 @@
+"""The local exchange's WebSocket server: connections, request pipeline, faults, lifecycle.
+
+Each accepted connection runs one task that reads request frames and answers them in order
+(a :class:`~trio_binance.testing.Delay` fault moves one answer later, so replies can overtake
+each other), plus a lifecycle task that pings like Binance and cuts the connection at 24 h.
+Time is trio's clock, so tests run the whole lifecycle under ``autojump_clock``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import parse_qs, urlsplit
+
+import trio
+import trio_websocket
+
+from trio_binance._protocol import (
+    BadRequestFrame,
+    RequestDecoder,
+    RequestFrame,
+    RequestId,
+    ResponseEncoder,
+)
+from trio_binance.testing._faults import Delay, Drop, Fault, FaultPlan, Garbage, Reply, Silent
+
+logger = logging.getLogger("trio_binance.testing")
+
+DEFAULT_HOST = "127.0.0.1"  # loopback only, unless a caller asks for more
+WS_API_PATH = "/ws-api/v3"
+
+
+class ExchangeError(Exception):
+    """A request the exchange rejects: answered with ``status`` and ``{"code", "msg"}``."""
+
+    def __init__(self, status: int, code: int, msg: str, data: Any = None) -> None:
+        super().__init__(f"{status} {code}: {msg}")
+        self.status = status
+        self.code = code
+        self.msg = msg
+        self.data = data
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Connection lifetime rules, as Binance applies them (web-socket-api.md, "General API
+    Information"): a ping every 20 s, a drop after a minute without pong, a cut at 24 h."""
+
+    ping_interval: float = 20.0
+    pong_timeout: float = 60.0
+    max_age: float = 24 * 3600.0
+
+
+@dataclass
+class Request:
+    """One request as a method handler sees it."""
+
+    connection: ClientConnection
+    request_id: RequestId
+    method: str
+    params: dict[str, Any]
+    now_ms: int
+
+
+Handler = Callable[[Request], Any]
+
+
+class ClientConnection:
+    """One client connection to the local exchange (also the handle tests act on)."""
+
+    def __init__(
+        self, exchange: LocalExchange, ws: trio_websocket.WebSocketConnection, conn_id: int
+    ):
+        self.exchange = exchange
+        self.id = conn_id
+        self.ws = ws
+        self.return_rate_limits = _query_flag(ws.path or "", "returnRateLimits", default=True)
+        self.opened_at = trio.current_time()
+        self.closed = trio.Event()
+        self._nursery: trio.Nursery | None = None
+
+    def __repr__(self) -> str:
+        return f"<ClientConnection {self.id} {self.ws.remote}>"
+
+    async def send(self, frame: str | bytes) -> None:
+        """Send a frame to the client; a closed connection is not an error here."""
+        try:
+            await self.ws.send_message(frame.decode() if isinstance(frame, bytes) else frame)
+        except trio_websocket.ConnectionClosed:
+            logger.debug("connection %s: frame not sent, already closed", self.id)
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        """Send exactly ``frame``: ``bytes`` go out as a binary frame (for garbage tests)."""
+        try:
+            await self.ws.send_message(frame)
+        except trio_websocket.ConnectionClosed:
+            logger.debug("connection %s: frame not sent, already closed", self.id)
+
+    async def drop(self, *, close_frame: bool = False, code: int = 1001, reason: str = "") -> None:
+        """End the connection, with a close frame or by cutting the TCP stream."""
+        if close_frame:
+            with trio.move_on_after(5):
+                await self.ws.aclose(code, reason or None)
+        else:
+            await self.ws._stream.aclose()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    async def serve(self) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._lifecycle)
+            try:
+                await self._read_requests(nursery)
+            finally:
+                nursery.cancel_scope.cancel()
+                self.closed.set()
+
+    async def _read_requests(self, nursery: trio.Nursery) -> None:
+        decoder = RequestDecoder()
+        while True:
+            try:
+                data = await self.ws.get_message()
+            except trio_websocket.ConnectionClosed:
+                return
+            await self.exchange._handle_frame(self, decoder.decode(data), nursery)
+
+    async def _lifecycle(self) -> None:
+        rules = self.exchange.lifecycle
+        with trio.move_on_at(self.opened_at + rules.max_age):
+            while True:
+                await trio.sleep(rules.ping_interval)
+                with trio.move_on_after(rules.pong_timeout) as waited:
+                    try:
+                        await self.ws.ping()
+                    except (trio_websocket.ConnectionClosed, ValueError):
+                        return
+                if waited.cancelled_caught:
+                    logger.info(
+                        "connection %s: no pong in %ss, dropping", self.id, rules.pong_timeout
+                    )
+                    await self.drop(close_frame=False)
+                    return
+        # Binance ends every connection at 24 h (General API Information).
+        await self.drop(close_frame=True, code=1000, reason="24h connection limit")
+
+
+class LocalExchange:
+    """A faithful Binance Spot exchange on loopback: state, methods, faults and lifecycle.
+
+    Serve it with ``url = await nursery.start(exchange.serve)``, or use
+    :func:`open_local_exchange`.
+    """
+
+    def __init__(
+        self,
+        *,
+        lifecycle: Lifecycle | None = None,
+        start_time_ms: int | None = None,
+    ) -> None:
+        self.lifecycle = lifecycle or Lifecycle()
+        self.faults = FaultPlan()
+        self.requests_seen: Counter[str] = Counter()
+        """How many requests of each method reached the exchange (for "sent once" checks)."""
+        self.clock_skew_ms = 0
+        self._start_time_ms = start_time_ms
+        self._epoch: tuple[float, int] | None = None
+        self._encoder = ResponseEncoder()
+        self._handlers: dict[str, Handler] = {}
+        self._connections: dict[int, ClientConnection] = {}
+        self._ids = itertools.count(1)
+        self.url = ""
+        self.register("ping", lambda request: {})
+        self.register("time", lambda request: {"serverTime": request.now_ms})
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def register(self, method: str, handler: Handler) -> None:
+        """Answer ``method`` with ``handler`` (replacing any earlier one)."""
+        self._handlers[method] = handler
+
+    def now_ms(self) -> int:
+        """The exchange clock in epoch milliseconds: trio time plus a fixed epoch."""
+        now = trio.current_time()
+        if self._epoch is None:
+            start = (
+                self._start_time_ms if self._start_time_ms is not None else int(time.time() * 1000)
+            )
+            self._epoch = (now, start)
+        t0, start = self._epoch
+        return start + round((now - t0) * 1000) + self.clock_skew_ms
+
+    @property
+    def connections(self) -> list[ClientConnection]:
+        return list(self._connections.values())
+
+    # --- serving ---------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        *,
+        task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+    ) -> NoReturn:
+        """Serve until cancelled; ``nursery.start`` returns the WebSocket API URL."""
+        self.now_ms()  # fix the epoch when serving starts
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(
+                trio_websocket.serve_websocket,
+                self._accept,
+                host,
+                port,
+                None,
+            )
+            self.url = f"ws://{host}:{server.port}{WS_API_PATH}"
+            task_status.started(self.url)
+            await trio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _accept(self, ws_request: trio_websocket.WebSocketRequest) -> None:
+        ws = await ws_request.accept()
+        connection = ClientConnection(self, ws, next(self._ids))
+        self._connections[connection.id] = connection
+        try:
+            await connection.serve()
+        finally:
+            del self._connections[connection.id]
+
+    # --- actions a test can take -------------------------------------------------------------
+
+    async def broadcast(self, frame: str | bytes) -> None:
+        """Send ``frame`` as is to every connection."""
+        for connection in self.connections:
+            await connection.send_raw(frame)
+
+    async def send_server_shutdown(self) -> None:
+        """Send the ``serverShutdown`` connection event to every connection."""
+        event = {"e": "serverShutdown", "E": self.now_ms()}
+        await self.broadcast(self._encoder.connection_event(event).decode())
+
+    async def drop_all(self, *, close_frame: bool = False) -> None:
+        for connection in self.connections:
+            await connection.drop(close_frame=close_frame)
+
+    # --- the request pipeline ---------------------------------------------------------------
+
+    async def _handle_frame(
+        self,
+        connection: ClientConnection,
+        frame: RequestFrame | BadRequestFrame,
+        nursery: trio.Nursery,
+    ) -> None:
+        if isinstance(frame, BadRequestFrame):
+            await connection.send(self._encoder.error(frame.request_id, 400, frame.code, frame.msg))
+            return
+        method = frame.method.removeprefix("v3/")
+        self.requests_seen[method] += 1
+        fault = self.faults.take(method, connection.id)
+        if fault is None:
+            await connection.send(self._answer(connection, frame, method))
+        else:
+            await self._answer_with_fault(connection, frame, method, fault, nursery)
+
+    def _answer(self, connection: ClientConnection, frame: RequestFrame, method: str) -> bytes:
+        params = dict(frame.params)
+        return_rate_limits = _pop_flag(params, "returnRateLimits", connection.return_rate_limits)
+        rate_limits: list[Any] | None = [] if return_rate_limits else None
+        try:
+            result = self._execute(connection, frame.id, method, params)
+        except ExchangeError as error:
+            return self._encoder.error(
+                frame.id,
+                error.status,
+                error.code,
+                error.msg,
+                data=error.data,
+                rate_limits=rate_limits,
+            )
+        return self._encoder.result(frame.id, result, rate_limits)
+
+    def _execute(
+        self,
+        connection: ClientConnection,
+        request_id: RequestId,
+        method: str,
+        params: dict[str, Any],
+    ) -> Any:
+        handler = self._handlers.get(method)
+        if handler is None:
+            # The spec does not document the answer to an unknown method; -1020
+            # UNSUPPORTED_OPERATION is the documented code that says what happened.
+            raise ExchangeError(400, -1020, "This operation is not supported.")
+        return handler(Request(connection, request_id, method, params, self.now_ms()))
+
+    async def _answer_with_fault(
+        self,
+        connection: ClientConnection,
+        frame: RequestFrame,
+        method: str,
+        fault: Fault,
+        nursery: trio.Nursery,
+    ) -> None:
+        logger.info("connection %s: fault %r on %s", connection.id, fault, method)
+        if isinstance(fault, Drop):
+            if fault.after_execute:
+                self._answer(connection, frame, method)
+            await connection.drop(close_frame=fault.close_frame)
+        elif isinstance(fault, Silent):
+            if fault.after_execute:
+                self._answer(connection, frame, method)
+        elif isinstance(fault, Delay):
+            reply = self._answer(connection, frame, method)
+            nursery.start_soon(_send_later, connection, reply, fault.seconds)
+        elif isinstance(fault, Reply):
+            if fault.after_execute:
+                self._answer(connection, frame, method)
+            await connection.send(
+                self._encoder.error(frame.id, fault.status, fault.code, fault.msg, data=fault.data)
+            )
+        elif isinstance(fault, Garbage):
+            await connection.send_raw(fault.frame)
+            await connection.send(self._answer(connection, frame, method))
+
+
+async def _send_later(connection: ClientConnection, frame: bytes, seconds: float) -> None:
+    await trio.sleep(seconds)
+    await connection.send(frame)
+
+
+def _query_flag(path: str, name: str, *, default: bool) -> bool:
+    values = parse_qs(urlsplit(path).query).get(name)
+    return default if not values else values[-1].lower() != "false"
+
+
+def _pop_flag(params: dict[str, Any], name: str, default: bool) -> bool:
+    value = params.pop(name, None)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.lower() != "false"
+    return default
