@@ -294,14 +294,14 @@ class RequestDecoder:
         self._id_only = msgspec.json.Decoder(_IdOnly)
 
     def decode(self, data: str | bytes) -> RequestFrame | BadRequestFrame:
+        # The spec does not pin down these answers for the WebSocket API; we use -1135
+        # INVALID_JSON, the documented code for a request that is not valid JSON.
         try:
             frame = self._decoder.decode(data)
-        except msgspec.DecodeError:
-            # Codes the spec does not pin down for the WebSocket API: we answer -1135
-            # INVALID_JSON, the documented code for JSON that cannot be parsed.
-            return BadRequestFrame(None, -1135, "Invalid JSON Request")
-        except msgspec.ValidationError:
+        except msgspec.ValidationError:  # JSON, but not a request (a subclass of DecodeError)
             return BadRequestFrame(self._request_id(data), -1135, "Invalid JSON Request")
+        except msgspec.DecodeError:
+            return BadRequestFrame(None, -1135, "Invalid JSON Request")
         if not valid_request_id(frame.id):
             return BadRequestFrame(None, -1102, "Field value was empty or malformed.")
         if not frame.method:

@@ -142,6 +142,7 @@ class Session:
         self._connection_event_handlers: list[Callable[[ConnectionEvent], None]] = []
         self._send_scope = trio.CancelScope()
         self._closed = False
+        self._connection_closed = False
         self._close_reason: BaseException | None = None
         self._revoked: Unauthorized | None = None
         self._closed_event = trio.Event()
@@ -418,11 +419,11 @@ class Session:
 
     async def aclose(self) -> None:
         """Close the session: fail what still waits, then close the connection. Idempotent."""
-        if self._closed:
-            return
         self._shut(None)
-        with trio.move_on_after(self._close_timeout, shield=True):
-            await self._connection.aclose()
+        if not self._connection_closed:
+            self._connection_closed = True
+            with trio.move_on_after(self._close_timeout, shield=True):
+                await self._connection.aclose()
 
     def statistics(self) -> SessionStatistics:
         return SessionStatistics(

@@ -130,6 +130,10 @@ class _TrioWebsocketConnection:
             await self._ws.aclose(code, reason or None)
         except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, OSError):
             logger.debug("close handshake failed; connection already gone")
+        finally:
+            # After a close started by the peer, trio-websocket leaves the socket open until
+            # the peer's TCP close arrives; we are done with it either way.
+            await self.abort()
 
     async def abort(self) -> None:
         # trio-websocket has no public abort; closing the byte stream drops the connection

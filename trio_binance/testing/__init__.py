@@ -17,7 +17,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from trio_binance._nursery import background_nursery
-from trio_binance.testing._faults import Delay, Drop, Fault, FaultPlan, Garbage, Reply, Rule, Silent
+from trio_binance.testing._faults import (
+    Delay,
+    Drop,
+    Fault,
+    FaultPlan,
+    Garbage,
+    Malformed,
+    Reply,
+    Rule,
+    Silent,
+)
 from trio_binance.testing._server import (
     ClientConnection,
     ExchangeError,
@@ -48,6 +58,7 @@ __all__ = [
     "Garbage",
     "Lifecycle",
     "LocalExchange",
+    "Malformed",
     "Reply",
     "Request",
     "Rule",

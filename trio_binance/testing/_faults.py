@@ -62,7 +62,14 @@ class Garbage:
     frame: str | bytes
 
 
-Fault: TypeAlias = Drop | Silent | Delay | Reply | Garbage
+@dataclass(frozen=True)
+class Malformed:
+    """Answer with a frame that names the request's id but breaks the protocol."""
+
+    body: str = '"status": "not-a-number"'
+
+
+Fault: TypeAlias = Drop | Silent | Delay | Reply | Garbage | Malformed
 
 
 @dataclass

@@ -27,7 +27,16 @@ from trio_binance._protocol import (
     RequestId,
     ResponseEncoder,
 )
-from trio_binance.testing._faults import Delay, Drop, Fault, FaultPlan, Garbage, Reply, Silent
+from trio_binance.testing._faults import (
+    Delay,
+    Drop,
+    Fault,
+    FaultPlan,
+    Garbage,
+    Malformed,
+    Reply,
+    Silent,
+)
 
 logger = logging.getLogger("trio_binance.testing")
 
@@ -326,11 +335,23 @@ class LocalExchange:
         elif isinstance(fault, Garbage):
             await connection.send_raw(fault.frame)
             await connection.send(self._answer(connection, frame, method))
+        elif isinstance(fault, Malformed):
+            await connection.send_raw(f'{{"id": {_json_id(frame.id)}, {fault.body}}}')
 
 
 async def _send_later(connection: ClientConnection, frame: bytes, seconds: float) -> None:
     await trio.sleep(seconds)
     await connection.send(frame)
+
+
+def _json_id(request_id: RequestId) -> str:
+    return (
+        "null"
+        if request_id is None
+        else f'"{request_id}"'
+        if isinstance(request_id, str)
+        else str(request_id)
+    )
 
 
 def _query_flag(path: str, name: str, *, default: bool) -> bool:
