@@ -364,9 +364,12 @@ async def test_body_exception_is_not_wrapped_in_a_group(exchange: LocalExchange)
             raise KeyError("mine")
 
 
-async def test_outer_cancellation_passes_through(exchange: LocalExchange) -> None:
+async def test_outer_cancellation_passes_through_without_waiting_for_a_close_handshake(
+    exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
     with trio.move_on_after(0.5) as scope:
         async with trio_binance.connect(exchange.url) as session:
             exchange.faults.silent("ping")
             await session.request("ping")
     assert scope.cancelled_caught
+    assert trio.current_time() < 1

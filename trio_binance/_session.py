@@ -18,6 +18,7 @@ behind; its reply, if it comes, is dropped and logged at debug level.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, overload
@@ -420,9 +421,16 @@ class Session:
     async def aclose(self) -> None:
         """Close the session: fail what still waits, then close the connection. Idempotent."""
         self._shut(None)
-        if not self._connection_closed:
-            self._connection_closed = True
-            with trio.move_on_after(self._close_timeout, shield=True):
+        if self._connection_closed:
+            return
+        self._connection_closed = True
+        # Cancelled from outside, the transport's reader is being cancelled too, so the peer's
+        # half of a close handshake would never be read: drop the connection instead.
+        cancelled = trio.current_effective_deadline() == -math.inf
+        with trio.move_on_after(self._close_timeout, shield=True):
+            if cancelled:
+                await self._connection.abort()
+            else:
                 await self._connection.aclose()
 
     def statistics(self) -> SessionStatistics:
