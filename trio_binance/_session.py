@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar, overload
 import msgspec
 import trio
 
+from trio_binance._api import ApiMethods
 from trio_binance._exceptions import (
     BinanceError,
     NotSent,
@@ -117,7 +118,7 @@ class _Call:
             self.done.set()
 
 
-class Session:
+class Session(ApiMethods):
     """A connection to the WebSocket API. Create it with :func:`connect`."""
 
     def __init__(

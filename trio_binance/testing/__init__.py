@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from trio_binance._nursery import background_nursery
+from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
     Drop,
@@ -30,7 +31,6 @@ from trio_binance.testing._faults import (
 )
 from trio_binance.testing._server import (
     ClientConnection,
-    ExchangeError,
     Lifecycle,
     LocalExchange,
     Request,

@@ -27,6 +27,7 @@ from trio_binance._protocol import (
     RequestId,
     ResponseEncoder,
 )
+from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
     Drop,
@@ -42,17 +43,6 @@ logger = logging.getLogger("trio_binance.testing")
 
 DEFAULT_HOST = "127.0.0.1"  # loopback only, unless a caller asks for more
 WS_API_PATH = "/ws-api/v3"
-
-
-class ExchangeError(Exception):
-    """A request the exchange rejects: answered with ``status`` and ``{"code", "msg"}``."""
-
-    def __init__(self, status: int, code: int, msg: str, data: Any = None) -> None:
-        super().__init__(f"{status} {code}: {msg}")
-        self.status = status
-        self.code = code
-        self.msg = msg
-        self.data = data
 
 
 @dataclass(frozen=True)
