@@ -28,6 +28,7 @@ from trio_binance import (
 )
 from trio_binance._protocol import ConnectionEvent
 from trio_binance.testing import Delay, LocalExchange, Request, Silent, open_local_exchange
+from trio_binance.testing._limits import Limit, RateLimitConfig
 
 
 def echo(request: Request) -> dict[str, Any]:
@@ -36,7 +37,9 @@ def echo(request: Request) -> dict[str, Any]:
 
 @pytest.fixture
 async def exchange() -> AsyncIterator[LocalExchange]:
-    local = LocalExchange(start_time_ms=1_700_000_000_000)
+    # These tests are about the session; rate limits have their own tests.
+    unlimited = RateLimitConfig(request_weight=(Limit("REQUEST_WEIGHT", "MINUTE", 1, 10**9),))
+    local = LocalExchange(start_time_ms=1_700_000_000_000, limits=unlimited)
     local.register("echo", echo)
     async with open_local_exchange(local) as served:
         yield served

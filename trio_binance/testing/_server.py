@@ -38,6 +38,7 @@ from trio_binance.testing._faults import (
     Reply,
     Silent,
 )
+from trio_binance.testing._limits import RateLimitConfig, RateLimiter, RateLimitRejection
 
 logger = logging.getLogger("trio_binance.testing")
 
@@ -79,8 +80,12 @@ class ClientConnection:
         self.id = conn_id
         self.ws = ws
         self.return_rate_limits = _query_flag(ws.path or "", "returnRateLimits", default=True)
+        self.ip = _remote_ip(ws)
+        self.account: str | None = None
+        """The account logged on with ``session.logon``, if any."""
         self.opened_at = trio.current_time()
         self.closed = trio.Event()
+        self.drop_after_reply = False
         self._nursery: trio.Nursery | None = None
 
     def __repr__(self) -> str:
@@ -160,9 +165,11 @@ class LocalExchange:
         self,
         *,
         lifecycle: Lifecycle | None = None,
+        limits: RateLimitConfig | None = None,
         start_time_ms: int | None = None,
     ) -> None:
         self.lifecycle = lifecycle or Lifecycle()
+        self.limiter = RateLimiter(limits)
         self.faults = FaultPlan()
         self.requests_seen: Counter[str] = Counter()
         """How many requests of each method reached the exchange (for "sent once" checks)."""
@@ -223,6 +230,14 @@ class LocalExchange:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _accept(self, ws_request: trio_websocket.WebSocketRequest) -> None:
+        try:
+            self.limiter.connection_attempt(_remote_ip(ws_request), self.now_ms())
+        except RateLimitRejection as refusal:
+            body = self._encoder.error(
+                None, refusal.status, refusal.code, refusal.msg, data=refusal.data
+            )
+            await ws_request.reject(refusal.status, body=body)
+            return
         ws = await ws_request.accept()
         connection = ClientConnection(self, ws, next(self._ids))
         self._connections[connection.id] = connection
@@ -263,25 +278,54 @@ class LocalExchange:
         fault = self.faults.take(method, connection.id)
         if fault is None:
             await connection.send(self._answer(connection, frame, method))
+            if connection.drop_after_reply:  # a banned IP is disconnected ("IP limits")
+                await connection.drop(close_frame=True, code=1008, reason="IP banned")
         else:
             await self._answer_with_fault(connection, frame, method, fault, nursery)
 
     def _answer(self, connection: ClientConnection, frame: RequestFrame, method: str) -> bytes:
+        """Run one request through rate limits and its handler; the frame that answers it."""
         params = dict(frame.params)
-        return_rate_limits = _pop_flag(params, "returnRateLimits", connection.return_rate_limits)
-        rate_limits: list[Any] | None = [] if return_rate_limits else None
+        want_limits = _pop_flag(params, "returnRateLimits", connection.return_rate_limits)
+        now = self.now_ms()
+        account = connection.account
+        try:
+            admission = self.limiter.admit(connection.ip, account, method, params, now)
+        except RateLimitRejection as refusal:
+            if refusal.disconnect:
+                connection.drop_after_reply = True
+            limits = self._rate_limits(connection, now, want_limits, include_orders=False)
+            return self._encoder.error(
+                frame.id,
+                refusal.status,
+                refusal.code,
+                refusal.msg,
+                data=refusal.data,
+                rate_limits=limits,
+            )
+        limits_with_orders = admission.reports_orders
         try:
             result = self._execute(connection, frame.id, method, params)
         except ExchangeError as error:
-            return self._encoder.error(
-                frame.id,
-                error.status,
-                error.code,
-                error.msg,
-                data=error.data,
-                rate_limits=rate_limits,
+            self.limiter.settle(admission, succeeded=False)
+            limits = self._rate_limits(
+                connection, now, want_limits, include_orders=limits_with_orders
             )
-        return self._encoder.result(frame.id, result, rate_limits)
+            return self._encoder.error(
+                frame.id, error.status, error.code, error.msg, data=error.data, rate_limits=limits
+            )
+        self.limiter.settle(admission, succeeded=True)
+        limits = self._rate_limits(connection, now, want_limits, include_orders=limits_with_orders)
+        return self._encoder.result(frame.id, result, limits)
+
+    def _rate_limits(
+        self, connection: ClientConnection, now: int, wanted: bool, *, include_orders: bool
+    ) -> list[Any] | None:
+        if not wanted:
+            return None
+        return self.limiter.rate_limits(
+            connection.ip, connection.account, now, include_orders=include_orders
+        )
 
     def _execute(
         self,
@@ -332,6 +376,11 @@ class LocalExchange:
 async def _send_later(connection: ClientConnection, frame: bytes, seconds: float) -> None:
     await trio.sleep(seconds)
     await connection.send(frame)
+
+
+def _remote_ip(ws: trio_websocket.WebSocketConnection | trio_websocket.WebSocketRequest) -> str:
+    remote = ws.remote
+    return str(remote.address) if isinstance(remote, trio_websocket.Endpoint) else str(remote)
 
 
 def _json_id(request_id: RequestId) -> str:
