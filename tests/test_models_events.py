@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from trio_binance._exceptions import InvalidParameter, ProtocolError
 from trio_binance.models._enums import ExecutionType, OrderStatus, Side
+from trio_binance.models._market import PriceLevel
 from trio_binance.models._streams import (
     KNOWN_STREAM_EVENT_TYPES,
     AggTradeEvent,
@@ -30,7 +31,6 @@ from trio_binance.models._streams import (
     KlineEvent,
     MiniTickerEvent,
     PartialDepthEvent,
-    PriceLevel,
     ReferencePriceEvent,
     RollingWindowTickerEvent,
     ServerShutdown,
@@ -385,10 +385,14 @@ def test_server_shutdown_connection_event_decodes_as_user_event() -> None:
     )
 
 
-def test_unknown_user_event_type_is_kept_raw() -> None:
-    raw = b'{"e":"listenKeyExpired","E":1699596037418,"listenKey":"abc"}'
-    assert decode_user_event(msgspec.Raw(raw)) == UnknownUserEvent(
-        event_type="listenKeyExpired", raw=raw
+UNKNOWN_EVENT = b'{"e":"listenKeyExpired","E":1699596037418,"listenKey":"abc"}'
+
+
+# Text frames arrive as str from trio-websocket, as msgspec.Raw from an envelope decode.
+@pytest.mark.parametrize("raw", [UNKNOWN_EVENT, UNKNOWN_EVENT.decode(), msgspec.Raw(UNKNOWN_EVENT)])
+def test_unknown_user_event_type_is_kept_raw(raw: str | bytes | msgspec.Raw) -> None:
+    assert decode_user_event(raw) == UnknownUserEvent(
+        event_type="listenKeyExpired", raw=UNKNOWN_EVENT
     )
 
 
@@ -414,6 +418,8 @@ def test_malformed_user_event_raises_protocol_error(raw: bytes, message: str) ->
 
 # Text Binance could send: no lone surrogates (those are not valid UTF-8 on the wire).
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+# Any str, lone surrogates included: a str frame that cannot even be encoded to UTF-8.
+ANY_STR = st.text() | st.text(st.characters(categories=["Cs"]), min_size=1)
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
@@ -467,8 +473,8 @@ def test_any_object_with_an_unknown_event_type_falls_back(
     assert decode_user_event(raw) == UnknownUserEvent(event_type=event_type, raw=raw)
 
 
-@given(st.binary() | JSON_VALUES.map(encode))
-def test_arbitrary_input_to_decode_user_event_raises_only_protocol_error(raw: bytes) -> None:
+@given(st.binary() | ANY_STR | JSON_VALUES.map(encode))
+def test_arbitrary_input_to_decode_user_event_raises_only_protocol_error(raw: str | bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_user_event(raw)
 
@@ -561,15 +567,29 @@ def test_depth_levels_are_exact_decimal_pairs() -> None:
     event = decode_stream_payload("btcusdt@depth20@100ms", encode(payload))
     assert event == PartialDepthEvent(
         last_update_id=1,
-        bids=(PriceLevel(Decimal("0.00000001"), Decimal("123.45678900")),),
+        bids=(PriceLevel(price=Decimal("0.00000001"), qty=Decimal("123.45678900")),),
         asks=(),
     )
 
 
 def test_combined_frame_decodes_its_data_for_its_stream() -> None:
     combined = next(s for s in STREAMS if s["combined"])
-    message = decode_combined_frame(encode(combined["payload"]))
-    assert message == StreamMessage("!serverShutdown", ServerShutdown(event_time=1770123456789))
+    expected = StreamMessage("!serverShutdown", ServerShutdown(event_time=1770123456789))
+    assert decode_combined_frame(encode(combined["payload"])) == expected
+    assert decode_combined_frame(encode(combined["payload"]).decode()) == expected
+
+
+def test_unknown_payload_in_a_text_frame_is_kept_as_bytes() -> None:
+    frame = '{"stream":"btcusdt@newThing","data":{"e":"newThing","x":"é"}}'
+    message = decode_combined_frame(frame)
+    assert message == StreamMessage(
+        "btcusdt@newThing",
+        UnknownStreamEvent(
+            stream="btcusdt@newThing",
+            raw='{"e":"newThing","x":"é"}'.encode(),
+            event_type="newThing",
+        ),
+    )
 
 
 @pytest.mark.parametrize(("stream", "payload"), STREAM_CASES)
@@ -626,14 +646,17 @@ def test_any_stream_object_with_unknown_event_type_falls_back(
     )
 
 
-@given(stream=st.sampled_from([*[c.values[0] for c in STREAM_CASES], "x@y"]), raw=st.binary())
-def test_arbitrary_stream_payload_raises_only_protocol_error(stream: str, raw: bytes) -> None:
+@given(
+    stream=st.sampled_from([*[c.values[0] for c in STREAM_CASES], "x@y"]),
+    raw=st.binary() | ANY_STR,
+)
+def test_arbitrary_stream_payload_raises_only_protocol_error(stream: str, raw: str | bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_stream_payload(stream, raw)
 
 
-@given(st.binary() | JSON_VALUES.map(encode))
-def test_arbitrary_combined_frame_raises_only_protocol_error(raw: bytes) -> None:
+@given(st.binary() | ANY_STR | JSON_VALUES.map(encode))
+def test_arbitrary_combined_frame_raises_only_protocol_error(raw: str | bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_combined_frame(raw)
 

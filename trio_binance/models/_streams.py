@@ -20,16 +20,16 @@ from trio_binance._exceptions import InvalidParameter, ProtocolError
 from trio_binance.models._base import Model
 from trio_binance.models._enums import KlineInterval
 
+# The same level type as the ``depth`` snapshot, so a local book merges both directly.
+from trio_binance.models._market import PriceLevel
+
+# What the decoders accept: a text frame as trio-websocket delivers it (str), bytes, or the
+# msgspec.Raw left by an envelope decode.
+JsonInput: TypeAlias = str | bytes | msgspec.Raw
+
 
 class _MarketEvent(Model, frozen=True, tag_field="e"):
     """Base of the payloads tagged by ``"e"``."""
-
-
-class PriceLevel(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    """One ``[price, quantity]`` pair of a depth payload; quantity 0 removes the level."""
-
-    price: Decimal
-    quantity: Decimal
 
 
 class ServerShutdown(_MarketEvent, frozen=True, tag="serverShutdown"):
@@ -386,7 +386,12 @@ _ROLLING_TICKERS_DECODER: Final[msgspec.json.Decoder[tuple[RollingWindowTicker, 
 )
 
 
-def event_type_of(raw: bytes | msgspec.Raw) -> str | None:
+def as_bytes(raw: JsonInput) -> bytes:
+    """The JSON text as bytes, to keep in an ``Unknown*`` event."""
+    return raw.encode() if isinstance(raw, str) else bytes(raw)
+
+
+def event_type_of(raw: JsonInput) -> str | None:
     """The string ``"e"`` of a JSON object, or ``None`` (not JSON, not an object, no ``"e"``)."""
     try:
         return _PROBE_DECODER.decode(raw).e
@@ -394,7 +399,7 @@ def event_type_of(raw: bytes | msgspec.Raw) -> str | None:
         return None
 
 
-def decode_stream_payload(stream_name: str, payload: bytes | msgspec.Raw) -> StreamEvent:
+def decode_stream_payload(stream_name: str, payload: JsonInput) -> StreamEvent:
     """Decode the payload of ``stream_name`` (a raw-stream frame or a combined frame's data).
 
     Raises ``ProtocolError`` when the payload is not JSON or does not match the model of a
@@ -404,11 +409,11 @@ def decode_stream_payload(stream_name: str, payload: bytes | msgspec.Raw) -> Str
         return _decode_known(stream_name, payload)
     except msgspec.ValidationError as exc:
         return _unknown_or_malformed(stream_name, payload, exc)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeEncodeError) as exc:  # str with lone surrogates
         raise ProtocolError(f"{stream_name} payload is not valid JSON: {exc}") from exc
 
 
-def _decode_known(stream_name: str, payload: bytes | msgspec.Raw) -> StreamEvent:
+def _decode_known(stream_name: str, payload: JsonInput) -> StreamEvent:
     # Only the payloads without "e" need their stream name; test those suffixes cheaply
     # before falling through to the one-pass tagged decode.
     if stream_name.endswith("@bookTicker"):
@@ -426,7 +431,7 @@ def _is_partial_depth(stream_name: str) -> bool:
     return bool(found) and rest[:1].isdigit()
 
 
-def _decode_array(stream_name: str, payload: bytes | msgspec.Raw) -> StreamEvent:
+def _decode_array(stream_name: str, payload: JsonInput) -> StreamEvent:
     kind = stream_kind(stream_name)
     if kind is StreamKind.ALL_MINI_TICKERS:
         return AllMiniTickers(tickers=_MINI_TICKERS_DECODER.decode(payload))
@@ -438,14 +443,14 @@ def _decode_array(stream_name: str, payload: bytes | msgspec.Raw) -> StreamEvent
 
 
 def _unknown_or_malformed(
-    stream_name: str, payload: bytes | msgspec.Raw, error: Exception
+    stream_name: str, payload: JsonInput, error: Exception
 ) -> UnknownStreamEvent:
     event_type = event_type_of(payload)
     if event_type in KNOWN_STREAM_EVENT_TYPES:
         raise ProtocolError(f"malformed {event_type} event on {stream_name}: {error}") from error
     if event_type is None and stream_kind(stream_name) is not None:
         raise ProtocolError(f"malformed payload on {stream_name}: {error}") from error
-    return UnknownStreamEvent(stream=stream_name, raw=bytes(payload), event_type=event_type)
+    return UnknownStreamEvent(stream=stream_name, raw=as_bytes(payload), event_type=event_type)
 
 
 # --- combined streams and control messages ("Live Subscribing/Unsubscribing to streams") ---
@@ -497,7 +502,7 @@ class _Frame(msgspec.Struct, frozen=True, gc=False):
 _FRAME_DECODER: Final = msgspec.json.Decoder(_Frame)
 
 
-def decode_combined_frame(frame: bytes) -> StreamMessage | ControlReply | ControlError:
+def decode_combined_frame(frame: str | bytes) -> StreamMessage | ControlReply | ControlError:
     """Decode a frame of a combined-stream connection (``/stream?streams=…``).
 
     ``{"stream": ..., "data": ...}`` gives a ``StreamMessage``; the data is decoded once, by
@@ -506,7 +511,7 @@ def decode_combined_frame(frame: bytes) -> StreamMessage | ControlReply | Contro
     """
     try:
         envelope = _FRAME_DECODER.decode(frame)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeEncodeError) as exc:  # str with lone surrogates
         raise ProtocolError(f"malformed stream frame: {exc}") from exc
     if envelope.stream is not None and envelope.data:
         return StreamMessage(envelope.stream, decode_stream_payload(envelope.stream, envelope.data))

@@ -34,7 +34,13 @@ from trio_binance.models._enums import (
     TimeInForce,
     WorkingFloor,
 )
-from trio_binance.models._streams import ServerShutdown, event_type_of, tags_of
+from trio_binance.models._streams import (
+    JsonInput,
+    ServerShutdown,
+    as_bytes,
+    event_type_of,
+    tags_of,
+)
 
 
 class _UserEvent(Model, frozen=True, tag_field="e"):
@@ -250,7 +256,7 @@ KNOWN_USER_EVENT_TYPES: Final = tags_of(KnownUserEvent)
 _KNOWN_DECODER: Final[msgspec.json.Decoder[KnownUserEvent]] = msgspec.json.Decoder(KnownUserEvent)
 
 
-def decode_user_event(raw: bytes | msgspec.Raw) -> UserDataEvent:
+def decode_user_event(raw: JsonInput) -> UserDataEvent:
     """Decode one user-data event object (the ``"event"`` of a frame).
 
     Raises ``ProtocolError`` for anything that is not a JSON object with a string ``"e"``,
@@ -260,14 +266,14 @@ def decode_user_event(raw: bytes | msgspec.Raw) -> UserDataEvent:
         return _KNOWN_DECODER.decode(raw)
     except msgspec.ValidationError as exc:
         return _unknown_or_malformed(raw, exc)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeEncodeError) as exc:  # str with lone surrogates
         raise ProtocolError(f"user-data event is not valid JSON: {exc}") from exc
 
 
-def _unknown_or_malformed(raw: bytes | msgspec.Raw, error: Exception) -> UnknownUserEvent:
+def _unknown_or_malformed(raw: JsonInput, error: Exception) -> UnknownUserEvent:
     event_type = event_type_of(raw)
     if event_type is None:
         raise ProtocolError(f"user-data event has no string 'e' field: {error}") from error
     if event_type in KNOWN_USER_EVENT_TYPES:
         raise ProtocolError(f"malformed {event_type} event: {error}") from error
-    return UnknownUserEvent(event_type=event_type, raw=bytes(raw))
+    return UnknownUserEvent(event_type=event_type, raw=as_bytes(raw))
