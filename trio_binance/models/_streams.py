@@ -241,7 +241,8 @@ class PartialDepthEvent(Model, frozen=True):
     asks: tuple[PriceLevel, ...]
 
 
-RollingWindowTicker: TypeAlias = Ticker1hEvent | Ticker4hEvent | Ticker1dEvent
+# Any one rolling window ticker event (not `_market.RollingWindowTicker`, the result model).
+AnyRollingWindowTicker: TypeAlias = Ticker1hEvent | Ticker4hEvent | Ticker1dEvent
 
 
 class AllMiniTickers(Model, frozen=True):
@@ -253,7 +254,7 @@ class AllMiniTickers(Model, frozen=True):
 class AllRollingWindowTickers(Model, frozen=True):
     """``!ticker_<window>@arr``: the rolling window tickers that changed."""
 
-    tickers: tuple[RollingWindowTicker, ...]
+    tickers: tuple[AnyRollingWindowTicker, ...]
 
 
 class UnknownStreamEvent(msgspec.Struct, frozen=True, gc=False):
@@ -381,8 +382,8 @@ _TAGGED_DECODER: Final[msgspec.json.Decoder[TaggedStreamEvent]] = msgspec.json.D
 _BOOK_TICKER_DECODER: Final = msgspec.json.Decoder(BookTickerEvent)
 _PARTIAL_DEPTH_DECODER: Final = msgspec.json.Decoder(PartialDepthEvent)
 _MINI_TICKERS_DECODER: Final = msgspec.json.Decoder(tuple[MiniTickerEvent, ...])
-_ROLLING_TICKERS_DECODER: Final[msgspec.json.Decoder[tuple[RollingWindowTicker, ...]]] = (
-    msgspec.json.Decoder(tuple[RollingWindowTicker, ...])
+_ROLLING_TICKERS_DECODER: Final[msgspec.json.Decoder[tuple[AnyRollingWindowTicker, ...]]] = (
+    msgspec.json.Decoder(tuple[AnyRollingWindowTicker, ...])
 )
 
 
