@@ -1,5 +1,19 @@
 """Trio-native, structured-concurrency client for the Binance Spot WebSocket API."""
 
+import contextlib
+
+from trio_binance._credentials import (
+    Credentials,
+    CredentialsError,
+    Ed25519Credentials,
+    HmacCredentials,
+    RsaCredentials,
+    credentials_from_env,
+    credentials_from_file,
+    credentials_from_pem,
+    generate_ed25519,
+    generate_rsa,
+)
 from trio_binance._exceptions import (
     ApiError,
     BadRequest,
@@ -29,7 +43,11 @@ __all__ = [
     "BadRequest",
     "BinanceError",
     "ConnectFailed",
+    "Credentials",
+    "CredentialsError",
+    "Ed25519Credentials",
     "ExecutionStatusUnknown",
+    "HmacCredentials",
     "InvalidParameter",
     "IpBanned",
     "NotSent",
@@ -38,6 +56,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "ResponseLost",
+    "RsaCredentials",
     "Session",
     "SessionClosed",
     "SessionStatistics",
@@ -45,14 +64,18 @@ __all__ = [
     "Unauthorized",
     "WafBlocked",
     "__version__",
+    "connect",
+    "credentials_from_env",
+    "credentials_from_file",
+    "credentials_from_pem",
+    "generate_ed25519",
+    "generate_rsa",
 ]
 
 # Public names say they live here, not in the private module that defines them.
 for _name in __all__:
     _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and getattr(_obj, "__module__", "").startswith("trio_binance._"):
-        try:
+    if getattr(_obj, "__module__", "").startswith("trio_binance._"):
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "trio_binance"
-        except (AttributeError, TypeError):
-            pass
 del _name, _obj

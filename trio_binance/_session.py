@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar, overload
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import trio
 
 from trio_binance._api import ApiMethods
+from trio_binance._auth import DEFAULT_RECV_WINDOW, RequestSigner
+from trio_binance._clock import ClockSample, ExchangeClock, WallClock
+from trio_binance._credentials import Credentials
 from trio_binance._exceptions import (
+    ApiError,
     BinanceError,
     NotSent,
     ProtocolError,
@@ -57,7 +64,7 @@ from trio_binance._transport import (
     TransportClosed,
     TrioWebsocketTransport,
 )
-from trio_binance.models import RateLimit
+from trio_binance.models import RateLimit, ServerTime, SessionStatus
 
 T = TypeVar("T")
 
@@ -70,6 +77,10 @@ TESTNET = "wss://ws-api.testnet.binance.vision/ws-api/v3"
 DEFAULT_SEND_QUEUE_SIZE = 256
 # Requests awaiting a response at once; more callers wait for a slot.
 DEFAULT_MAX_IN_FLIGHT = 10_000
+# How often the exchange clock is re-measured, in seconds.
+DEFAULT_CLOCK_REFRESH = 600.0
+INVALID_TIMESTAMP = -1021
+_SESSION_AUTH = frozenset({"session.logon", "session.logout"})
 
 
 class Signer(Protocol):
@@ -127,6 +138,7 @@ class Session(ApiMethods):
         *,
         url: str,
         signer: Signer | None = None,
+        clock: ExchangeClock | None = None,
         send_queue_size: int = DEFAULT_SEND_QUEUE_SIZE,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
@@ -134,6 +146,7 @@ class Session(ApiMethods):
         self.url = url
         self._connection = connection
         self._signer = signer
+        self._clock = clock or ExchangeClock()
         self._close_timeout = close_timeout
         self._encoder = RequestEncoder()
         self._decoder = FrameDecoder()
@@ -198,11 +211,64 @@ class Session(ApiMethods):
         Bound the wait with ``trio.fail_after``/``trio.move_on_after`` around the call.
         """
         wire = canonical_params(params)  # bad input fails here, before anything is sent
+        try:
+            result = await self._request_once(method, wire, result_type, signed)
+        except ApiError as error:
+            if not (signed and error.code == INVALID_TIMESTAMP and self._can_resync()):
+                raise
+            # -1021 is a rejection before execution ("Timing security"): re-measure the
+            # clock and send once more; a second -1021 reaches the caller.
+            logger.info("%s rejected with -1021; re-syncing the clock and retrying once", method)
+            await self.sync_clock()
+            result = await self._request_once(method, wire, result_type, signed)
+        self._note_authentication(method)
+        return result
+
+    async def _request_once(
+        self, method: str, wire: WireParams, result_type: Any, signed: bool
+    ) -> Any:
         call = self._check_can_send(method, wire, signed)
         async with self._slots:
             await self._enqueue(call)
             outcome = await self._wait(call)
         return self._result(call, outcome, result_type)
+
+    def _can_resync(self) -> bool:
+        return isinstance(self._signer, RequestSigner) and not self._closed
+
+    def _note_authentication(self, method: str) -> None:
+        if isinstance(self._signer, RequestSigner) and method in _SESSION_AUTH:
+            self._signer.logged_on = method == "session.logon"
+
+    # --- the exchange clock ----------------------------------------------------------------
+
+    @property
+    def clock(self) -> ExchangeClock:
+        """The session's estimate of the exchange clock (used for ``timestamp``)."""
+        return self._clock
+
+    async def sync_clock(self, samples: int = 3) -> None:
+        """Measure the offset to the exchange clock with ``samples`` ``time`` requests."""
+        taken = []
+        for _ in range(samples):
+            sent_at = self._clock.wall_clock()
+            reply = await self._request_once("time", {}, ServerTime, signed=False)
+            received_at = self._clock.wall_clock()
+            server_ms = reply.server_time // 1000 if self._clock.microseconds else reply.server_time
+            taken.append(ClockSample(sent_at, server_ms, received_at))
+        self._clock.update(taken)
+        logger.debug("exchange clock offset %.1f ms", self._clock.offset_ms)
+
+    async def _keep_clock_synced(self, interval: float) -> None:
+        """Background task: re-measure the clock every ``interval`` seconds; never raises."""
+        while True:
+            await trio.sleep(interval)
+            try:
+                await self.sync_clock()
+            except BinanceError as exc:
+                if self._closed:
+                    return
+                logger.warning("clock re-sync failed: %s", exc)
 
     def _check_can_send(self, method: str, params: WireParams, signed: bool) -> _Call:
         if self._closed:
@@ -452,24 +518,42 @@ class Session(ApiMethods):
 async def connect(
     url: str = PRODUCTION,
     *,
+    credentials: Credentials | None = None,
+    logon: bool | None = None,
+    recv_window: int | Decimal | str = DEFAULT_RECV_WINDOW,
     transport: Transport | None = None,
     signer: Signer | None = None,
+    wall_clock: WallClock = time.time,
+    clock_refresh: float | None = DEFAULT_CLOCK_REFRESH,
     send_queue_size: int = DEFAULT_SEND_QUEUE_SIZE,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
 ) -> AsyncIterator[Session]:
     """Open a session to ``url``; it is closed when the block ends.
 
-    ``async with trio_binance.connect(url) as session:``. A failed handshake raises
-    ``ConnectFailed`` before the body runs.
+    ``async with trio_binance.connect(url, credentials=creds) as session:``. A failed
+    handshake raises ``ConnectFailed`` before the body runs.
+
+    With ``credentials``, the session measures the exchange clock, keeps it measured every
+    ``clock_refresh`` seconds, and signs requests that need it at send time. ``logon``
+    (default: whenever the key type allows it, i.e. Ed25519) authenticates the connection
+    with ``session.logon`` first, so later requests carry no key or signature.
+    ``recv_window`` is sent with signed requests (milliseconds, up to three decimals).
+    ``signer`` replaces the built-in signing entirely (for tests and exotic setups).
     """
     transport = transport or TrioWebsocketTransport()
+    clock = ExchangeClock(wall_clock, microseconds=_asks_for_microseconds(url))
+    if credentials is not None and signer is None:
+        signer = RequestSigner(credentials, clock, recv_window=recv_window)
+    if logon is None:
+        logon = credentials is not None and credentials.supports_logon
     async with background_nursery() as nursery:
         connection = await transport.open(nursery, url)
         session = Session(
             connection,
             url=url,
             signer=signer,
+            clock=clock,
             send_queue_size=send_queue_size,
             max_in_flight=max_in_flight,
             close_timeout=close_timeout,
@@ -477,9 +561,21 @@ async def connect(
         await nursery.start(session._receive_loop)
         nursery.start_soon(session._send_loop)
         try:
+            if credentials is not None:
+                await session.sync_clock()
+                if clock_refresh:
+                    nursery.start_soon(session._keep_clock_synced, clock_refresh)
+            if logon:
+                await session.request("session.logon", result_type=SessionStatus, signed=True)
             yield session
         finally:
             await session.aclose()
+
+
+def _asks_for_microseconds(url: str) -> bool:
+    """Whether ``url`` asks for timestamps in microseconds (``timeUnit=MICROSECOND``)."""
+    values = parse_qs(urlsplit(url).query).get("timeUnit", [])
+    return any(value.upper() == "MICROSECOND" for value in values)
 
 
 __all__ = ["PRODUCTION", "TESTNET", "Session", "SessionStatistics", "connect"]

@@ -13,13 +13,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
 
+from trio_binance._methods import method_info
 from trio_binance._protocol import (
     BadRequestFrame,
     RequestDecoder,
@@ -27,6 +28,7 @@ from trio_binance._protocol import (
     RequestId,
     ResponseEncoder,
 )
+from trio_binance.testing._auth import INVALID_KEY, ApiKey, Authenticator, KeyRing
 from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
@@ -58,13 +60,20 @@ class Lifecycle:
 
 @dataclass
 class Request:
-    """One request as a method handler sees it."""
+    """One request as a method handler sees it.
+
+    ``params`` has no authentication parameters left in it; ``account`` is the account the
+    request acts for (``None`` for public methods).
+    """
 
     connection: ClientConnection
     request_id: RequestId
     method: str
     params: dict[str, Any]
     now_ms: int
+    account: str | None = None
+    received: dict[str, Any] = field(default_factory=dict)
+    """The parameters exactly as the client sent them (signature and all)."""
 
 
 Handler = Callable[[Request], Any]
@@ -81,8 +90,10 @@ class ClientConnection:
         self.ws = ws
         self.return_rate_limits = _query_flag(ws.path or "", "returnRateLimits", default=True)
         self.ip = _remote_ip(ws)
-        self.account: str | None = None
-        """The account logged on with ``session.logon``, if any."""
+        self.connected_since = exchange.now_ms()
+        self.session_key: ApiKey | None = None
+        """The key authenticated with ``session.logon``, if any."""
+        self.authorized_since: int | None = None
         self.opened_at = trio.current_time()
         self.closed = trio.Event()
         self.drop_after_reply = False
@@ -170,6 +181,8 @@ class LocalExchange:
     ) -> None:
         self.lifecycle = lifecycle or Lifecycle()
         self.limiter = RateLimiter(limits)
+        self.keys = KeyRing()
+        self._authenticator = Authenticator(self.keys)
         self.faults = FaultPlan()
         self.requests_seen: Counter[str] = Counter()
         """How many requests of each method reached the exchange (for "sent once" checks)."""
@@ -183,6 +196,9 @@ class LocalExchange:
         self.url = ""
         self.register("ping", lambda request: {})
         self.register("time", lambda request: {"serverTime": request.now_ms})
+        self.register("session.logon", self._session_logon)
+        self.register("session.status", self._session_status)
+        self.register("session.logout", self._session_logout)
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -275,6 +291,7 @@ class LocalExchange:
             return
         method = frame.method.removeprefix("v3/")
         self.requests_seen[method] += 1
+        await self._revoke_if_needed(connection)
         fault = self.faults.take(method, connection.id)
         if fault is None:
             await connection.send(self._answer(connection, frame, method))
@@ -284,17 +301,22 @@ class LocalExchange:
             await self._answer_with_fault(connection, frame, method, fault, nursery)
 
     def _answer(self, connection: ClientConnection, frame: RequestFrame, method: str) -> bytes:
-        """Run one request through rate limits and its handler; the frame that answers it."""
+        """Run one request through authentication, rate limits and its handler."""
         params = dict(frame.params)
         want_limits = _pop_flag(params, "returnRateLimits", connection.return_rate_limits)
         now = self.now_ms()
-        account = connection.account
+        account: str | None = None
+        auth_error: ExchangeError | None = None
+        try:
+            account, params = self._authenticate(connection, method, params, now)
+        except ExchangeError as error:
+            auth_error = error
         try:
             admission = self.limiter.admit(connection.ip, account, method, params, now)
         except RateLimitRejection as refusal:
             if refusal.disconnect:
                 connection.drop_after_reply = True
-            limits = self._rate_limits(connection, now, want_limits, include_orders=False)
+            limits = self._rate_limits(connection, account, now, want_limits, include_orders=False)
             return self._encoder.error(
                 frame.id,
                 refusal.status,
@@ -303,43 +325,94 @@ class LocalExchange:
                 data=refusal.data,
                 rate_limits=limits,
             )
-        limits_with_orders = admission.reports_orders
+        with_orders = admission.reports_orders
         try:
-            result = self._execute(connection, frame.id, method, params)
+            if auth_error is not None:
+                raise auth_error
+            request = Request(connection, frame.id, method, params, now, account, frame.params)
+            result = self._execute(request)
         except ExchangeError as error:
             self.limiter.settle(admission, succeeded=False)
             limits = self._rate_limits(
-                connection, now, want_limits, include_orders=limits_with_orders
+                connection, account, now, want_limits, include_orders=with_orders
             )
             return self._encoder.error(
                 frame.id, error.status, error.code, error.msg, data=error.data, rate_limits=limits
             )
         self.limiter.settle(admission, succeeded=True)
-        limits = self._rate_limits(connection, now, want_limits, include_orders=limits_with_orders)
+        limits = self._rate_limits(
+            connection, account, now, want_limits, include_orders=with_orders
+        )
         return self._encoder.result(frame.id, result, limits)
 
+    def _authenticate(
+        self, connection: ClientConnection, method: str, params: dict[str, Any], now: int
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The account a request acts for and its parameters without the signing ones."""
+        info = method_info(method)
+        security = info.security if info is not None else "NONE"
+        if security == "NONE":  # public, unknown (answered -1020 later), or session.logon
+            return None, params
+        authenticated = self._authenticator.authenticate(
+            params, security=security, session_key=connection.session_key, now_ms=now
+        )
+        return authenticated.key.account, authenticated.params
+
     def _rate_limits(
-        self, connection: ClientConnection, now: int, wanted: bool, *, include_orders: bool
+        self,
+        connection: ClientConnection,
+        account: str | None,
+        now: int,
+        wanted: bool,
+        *,
+        include_orders: bool,
     ) -> list[Any] | None:
         if not wanted:
             return None
-        return self.limiter.rate_limits(
-            connection.ip, connection.account, now, include_orders=include_orders
-        )
+        return self.limiter.rate_limits(connection.ip, account, now, include_orders=include_orders)
 
-    def _execute(
-        self,
-        connection: ClientConnection,
-        request_id: RequestId,
-        method: str,
-        params: dict[str, Any],
-    ) -> Any:
-        handler = self._handlers.get(method)
+    def _execute(self, request: Request) -> Any:
+        handler = self._handlers.get(request.method)
         if handler is None:
             # The spec does not document the answer to an unknown method; -1020
             # UNSUPPORTED_OPERATION is the documented code that says what happened.
             raise ExchangeError(400, -1020, "This operation is not supported.")
-        return handler(Request(connection, request_id, method, params, self.now_ms()))
+        return handler(request)
+
+    # --- session authentication ("Session Authentication") -----------------------------------
+
+    def _session_logon(self, request: Request) -> dict[str, Any]:
+        key = self._authenticator.logon_key(request.params, request.now_ms)
+        connection = request.connection
+        connection.session_key = key
+        connection.authorized_since = request.now_ms
+        return self._session_status(request)
+
+    def _session_status(self, request: Request) -> dict[str, Any]:
+        connection = request.connection
+        key = connection.session_key
+        return {
+            "apiKey": key.api_key if key else None,
+            "authorizedSince": connection.authorized_since if key else None,
+            "connectedSince": connection.connected_since,
+            "returnRateLimits": connection.return_rate_limits,
+            "serverTime": request.now_ms,
+            "userDataStream": False,
+        }
+
+    def _session_logout(self, request: Request) -> dict[str, Any]:
+        request.connection.session_key = None
+        request.connection.authorized_since = None
+        return self._session_status(request)
+
+    async def _revoke_if_needed(self, connection: ClientConnection) -> None:
+        """A revoked key ends its session at the next request ("Session Authentication")."""
+        key = connection.session_key
+        if key is not None and key.revoked:
+            connection.session_key = None
+            connection.authorized_since = None
+            error = INVALID_KEY
+            await connection.send(self._encoder.error(None, error.status, error.code, error.msg))
 
     async def _answer_with_fault(
         self,
