@@ -30,6 +30,7 @@ import msgspec
 import trio
 
 from trio_binance._api import ApiMethods
+from trio_binance._user_data import UserDataMixin
 from trio_binance._auth import DEFAULT_RECV_WINDOW, RequestSigner
 from trio_binance._clock import ClockSample, ExchangeClock, WallClock
 from trio_binance._credentials import Credentials
@@ -89,6 +90,18 @@ class Signer(Protocol):
     def stamp(self, params: WireParams) -> WireParams: ...
 
 
+class Governor(Protocol):
+    """Paces requests to stay within the exchange's rate limits (see ``_governor``)."""
+
+    async def acquire(self, method: str, params: WireParams) -> None:
+        """Wait until ``method`` may be sent (or raise if the policy is to fail fast)."""
+
+    def observe(
+        self, method: str, params: WireParams, response: ResultResponse | ErrorResponse
+    ) -> None:
+        """Learn from a response: its ``rateLimits``, a 429's or 418's ``retryAfter``."""
+
+
 class SessionStatistics(msgspec.Struct, frozen=True, gc=False):
     """A snapshot of a session, from :meth:`Session.statistics`."""
 
@@ -129,7 +142,7 @@ class _Call:
             self.done.set()
 
 
-class Session(ApiMethods):
+class Session(ApiMethods, UserDataMixin):
     """A connection to the WebSocket API. Create it with :func:`connect`."""
 
     def __init__(
@@ -139,6 +152,7 @@ class Session(ApiMethods):
         url: str,
         signer: Signer | None = None,
         clock: ExchangeClock | None = None,
+        governor: Governor | None = None,
         send_queue_size: int = DEFAULT_SEND_QUEUE_SIZE,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
@@ -147,6 +161,7 @@ class Session(ApiMethods):
         self._connection = connection
         self._signer = signer
         self._clock = clock or ExchangeClock()
+        self._governor = governor
         self._close_timeout = close_timeout
         self._encoder = RequestEncoder()
         self._decoder = FrameDecoder()
@@ -155,6 +170,7 @@ class Session(ApiMethods):
         self._outgoing, self._to_send = trio.open_memory_channel[_Call](send_queue_size)
         self._subscriptions: dict[int, Callable[[msgspec.Raw], None]] = {}
         self._connection_event_handlers: list[Callable[[ConnectionEvent], None]] = []
+        self._close_handlers: list[Callable[[BaseException | None], None]] = []
         self._send_scope = trio.CancelScope()
         self._closed = False
         self._connection_closed = False
@@ -228,9 +244,13 @@ class Session(ApiMethods):
         self, method: str, wire: WireParams, result_type: Any, signed: bool
     ) -> Any:
         call = self._check_can_send(method, wire, signed)
+        if self._governor is not None:
+            await self._governor.acquire(method, wire)  # stamping happens later, at send time
         async with self._slots:
             await self._enqueue(call)
             outcome = await self._wait(call)
+        if self._governor is not None and not isinstance(outcome, BaseException):
+            self._governor.observe(method, wire, outcome)
         return self._result(call, outcome, result_type)
 
     def _can_resync(self) -> bool:
@@ -438,6 +458,10 @@ class Session(ApiMethods):
         """Call ``handler`` (which must never block) for each connection event."""
         self._connection_event_handlers.append(handler)
 
+    def on_close(self, handler: Callable[[BaseException | None], None]) -> None:
+        """Call ``handler`` (which must never block) once, with the close reason, at the end."""
+        self._close_handlers.append(handler)
+
     # --- the end of a session ------------------------------------------------------------
 
     @property
@@ -467,6 +491,8 @@ class Session(ApiMethods):
         self._to_send.close()  # callers waiting for room in the queue fail at once
         for call in self._in_flight.pop_all():
             call.resolve(self._lost_error(call, reason))
+        for handler in self._close_handlers:
+            handler(reason)
         self._closed_event.set()
 
     def _lost_error(self, call: _Call, reason: BaseException | None) -> BinanceError:
@@ -523,6 +549,7 @@ async def connect(
     recv_window: int | Decimal | str = DEFAULT_RECV_WINDOW,
     transport: Transport | None = None,
     signer: Signer | None = None,
+    governor: Governor | None = None,
     wall_clock: WallClock = time.time,
     clock_refresh: float | None = DEFAULT_CLOCK_REFRESH,
     send_queue_size: int = DEFAULT_SEND_QUEUE_SIZE,
@@ -540,6 +567,8 @@ async def connect(
     with ``session.logon`` first, so later requests carry no key or signature.
     ``recv_window`` is sent with signed requests (milliseconds, up to three decimals).
     ``signer`` replaces the built-in signing entirely (for tests and exotic setups).
+    ``governor`` paces requests within the exchange's rate limits; one governor may be
+    shared by every session of the same IP and account.
     """
     transport = transport or TrioWebsocketTransport()
     clock = ExchangeClock(wall_clock, microseconds=_asks_for_microseconds(url))
@@ -554,6 +583,7 @@ async def connect(
             url=url,
             signer=signer,
             clock=clock,
+            governor=governor,
             send_queue_size=send_queue_size,
             max_in_flight=max_in_flight,
             close_timeout=close_timeout,
