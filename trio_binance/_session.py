@@ -30,7 +30,6 @@ import msgspec
 import trio
 
 from trio_binance._api import ApiMethods
-from trio_binance._user_data import UserDataMixin
 from trio_binance._auth import DEFAULT_RECV_WINDOW, RequestSigner
 from trio_binance._clock import ClockSample, ExchangeClock, WallClock
 from trio_binance._credentials import Credentials
@@ -65,6 +64,7 @@ from trio_binance._transport import (
     TransportClosed,
     TrioWebsocketTransport,
 )
+from trio_binance._user_data import UserDataMixin
 from trio_binance.models import RateLimit, ServerTime, SessionStatus
 
 T = TypeVar("T")
