@@ -29,7 +29,7 @@ def run(*args: str | Path) -> None:
 
 def ensure_venv() -> None:
     """Create the virtual environment and install the project, once per pyproject change."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file runs on any python3 first)
         sys.exit("trio_binance needs Python 3.11 or newer")
     pyproject = (ROOT / "pyproject.toml").read_bytes()
     if not PYTHON.exists():

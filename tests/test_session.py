@@ -52,7 +52,7 @@ async def session(exchange: LocalExchange) -> AsyncIterator[trio_binance.Session
 
 
 class ServerTime(msgspec.Struct):
-    serverTime: int  # noqa: N815
+    serverTime: int
 
 
 async def test_typed_result_and_plain_result(session: trio_binance.Session) -> None:
@@ -339,12 +339,14 @@ async def test_callers_waiting_when_the_session_closes_learn_their_fate(
         except (ResponseLost, SessionClosed) as exc:
             errors.append(exc)
 
-    async with trio_binance.connect(exchange.url, send_queue_size=1, max_in_flight=100) as session:
-        async with trio.open_nursery() as nursery:
-            for _ in range(20):
-                nursery.start_soon(call)
-            await trio.testing.wait_all_tasks_blocked()
-            await session.aclose()
+    async with (
+        trio_binance.connect(exchange.url, send_queue_size=1, max_in_flight=100) as session,
+        trio.open_nursery() as nursery,
+    ):
+        for _ in range(20):
+            nursery.start_soon(call)
+        await trio.testing.wait_all_tasks_blocked()
+        await session.aclose()
     assert len(errors) == 20
     assert any(isinstance(e, ResponseLost) for e in errors)
     assert session.statistics().in_flight == 0
