@@ -79,6 +79,14 @@ class Request:
 Handler = Callable[[Request], Any]
 
 
+@dataclass(frozen=True)
+class _CloseFrame:
+    """Queued like a frame: close the connection once everything before it was sent."""
+
+    code: int
+    reason: str
+
+
 class ClientConnection:
     """One client connection to the local exchange (also the handle tests act on)."""
 
@@ -97,44 +105,82 @@ class ClientConnection:
         self.opened_at = trio.current_time()
         self.closed = trio.Event()
         self.drop_after_reply = False
+        self.drop_requested = False
         self._nursery: trio.Nursery | None = None
+        self._outbox_in, self._outbox = trio.open_memory_channel[str | bytes | _CloseFrame](
+            exchange.outbox_size
+        )
 
     def __repr__(self) -> str:
         return f"<ClientConnection {self.id} {self.ws.remote}>"
 
+    def push(self, frame: str | bytes) -> None:
+        """Queue a text frame for the client from synchronous code, in order with all others.
+
+        A client too slow to drain a full queue is disconnected, as Binance does with slow
+        consumers; the exchange itself never blocks on one client.
+        """
+        text = frame.decode() if isinstance(frame, bytes) else frame
+        try:
+            self._outbox_in.send_nowait(text)
+        except trio.WouldBlock:
+            logger.warning("connection %s: outgoing queue full, disconnecting", self.id)
+            self.drop_now()
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            logger.debug("connection %s: frame not queued, already closed", self.id)
+
     async def send(self, frame: str | bytes) -> None:
-        """Send a frame to the client; a closed connection is not an error here."""
-        try:
-            await self.ws.send_message(frame.decode() if isinstance(frame, bytes) else frame)
-        except trio_websocket.ConnectionClosed:
-            logger.debug("connection %s: frame not sent, already closed", self.id)
+        """Queue a text frame for the client, waiting for room in the queue."""
+        await self.send_raw(frame.decode() if isinstance(frame, bytes) else frame)
 
-    async def send_raw(self, frame: str | bytes) -> None:
-        """Send exactly ``frame``: ``bytes`` go out as a binary frame (for garbage tests)."""
+    async def send_raw(self, frame: str | bytes | _CloseFrame) -> None:
+        """Queue exactly ``frame``: ``bytes`` go out as a binary frame (for garbage tests)."""
         try:
-            await self.ws.send_message(frame)
-        except trio_websocket.ConnectionClosed:
-            logger.debug("connection %s: frame not sent, already closed", self.id)
+            await self._outbox_in.send(frame)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            logger.debug("connection %s: frame not queued, already closed", self.id)
 
-    async def drop(self, *, close_frame: bool = False, code: int = 1001, reason: str = "") -> None:
-        """End the connection, with a close frame or by cutting the TCP stream."""
-        if close_frame:
-            with trio.move_on_after(5):
-                await self.ws.aclose(code, reason or None)
-        else:
-            await self.ws._stream.aclose()
+    def drop_now(self) -> None:
+        """Cut the connection at once (no close frame), from synchronous code."""
+        self.drop_requested = True
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
-    async def serve(self) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            nursery.start_soon(self._lifecycle)
+    async def _write_frames(self) -> None:
+        async for frame in self._outbox:
             try:
-                await self._read_requests(nursery)
-            finally:
-                nursery.cancel_scope.cancel()
-                self.closed.set()
+                if isinstance(frame, _CloseFrame):
+                    with trio.move_on_after(5):
+                        await self.ws.aclose(frame.code, frame.reason or None)
+                    self.drop_now()
+                    return
+                await self.ws.send_message(frame)
+            except trio_websocket.ConnectionClosed:
+                return
+
+    async def drop(self, *, close_frame: bool = False, code: int = 1001, reason: str = "") -> None:
+        """End the connection: after the queued frames with a close frame, or at once by
+        cutting the TCP stream."""
+        if close_frame:
+            await self.send_raw(_CloseFrame(code, reason))
+        else:
+            self.drop_now()
+
+    async def serve(self) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._lifecycle)
+                nursery.start_soon(self._write_frames)
+                try:
+                    await self._read_requests(nursery)
+                finally:
+                    nursery.cancel_scope.cancel()
+        finally:
+            self._outbox_in.close()
+            if self.drop_requested:
+                await trio.aclose_forcefully(self.ws._stream)
+            self.closed.set()
 
     async def _read_requests(self, nursery: trio.Nursery) -> None:
         decoder = RequestDecoder()
@@ -178,7 +224,10 @@ class LocalExchange:
         lifecycle: Lifecycle | None = None,
         limits: RateLimitConfig | None = None,
         start_time_ms: int | None = None,
+        outbox_size: int = 100_000,
     ) -> None:
+        self.outbox_size = outbox_size
+        """Frames queued per connection before a slow client is disconnected."""
         self.lifecycle = lifecycle or Lifecycle()
         self.limiter = RateLimiter(limits)
         self.keys = KeyRing()
@@ -205,6 +254,10 @@ class LocalExchange:
     def register(self, method: str, handler: Handler) -> None:
         """Answer ``method`` with ``handler`` (replacing any earlier one)."""
         self._handlers[method] = handler
+
+    def handler(self, method: str) -> Handler | None:
+        """The handler answering ``method``, e.g. to wrap it."""
+        return self._handlers.get(method)
 
     def now_ms(self) -> int:
         """The exchange clock in epoch milliseconds: trio time plus a fixed epoch."""
