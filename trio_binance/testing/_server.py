@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +30,9 @@ from trio_binance._protocol import (
     ResponseEncoder,
 )
 from trio_binance.testing._auth import INVALID_KEY, ApiKey, Authenticator, KeyRing
+from trio_binance.testing._config import ExchangeConfig, default_config
+from trio_binance.testing._engine import Exchange
+from trio_binance.testing._engine import ExchangeError as EngineError
 from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
@@ -41,6 +45,7 @@ from trio_binance.testing._faults import (
     Silent,
 )
 from trio_binance.testing._limits import RateLimitConfig, RateLimiter, RateLimitRejection
+from trio_binance.testing._trading import Outcome, TradingService
 
 logger = logging.getLogger("trio_binance.testing")
 
@@ -74,6 +79,9 @@ class Request:
     account: str | None = None
     received: dict[str, Any] = field(default_factory=dict)
     """The parameters exactly as the client sent them (signature and all)."""
+    orders_refused: ExchangeError | None = None
+    """Set when the unfilled order count is exhausted but the request may still run in part
+    (``order.cancelReplace`` with ``orderRateLimitExceededMode=CANCEL_ONLY``)."""
 
 
 Handler = Callable[[Request], Any]
@@ -225,6 +233,8 @@ class LocalExchange:
         limits: RateLimitConfig | None = None,
         start_time_ms: int | None = None,
         outbox_size: int = 100_000,
+        config: ExchangeConfig | None = None,
+        seed: int | None = None,
     ) -> None:
         self.outbox_size = outbox_size
         """Frames queued per connection before a slow client is disconnected."""
@@ -232,6 +242,11 @@ class LocalExchange:
         self.limiter = RateLimiter(limits)
         self.keys = KeyRing()
         self._authenticator = Authenticator(self.keys)
+        self.engine = Exchange(config or default_config())
+        """The matching engine and account state (see ``_engine``)."""
+        self.trading = TradingService(self.engine, random.Random(seed))
+        self.user_event_sinks: list[Callable[[str, dict[str, Any]], None]] = []
+        """Where user-data events go: ``(account, event)``, in the order they happen."""
         self.faults = FaultPlan()
         self.requests_seen: Counter[str] = Counter()
         """How many requests of each method reached the exchange (for "sent once" checks)."""
@@ -248,6 +263,7 @@ class LocalExchange:
         self.register("session.logon", self._session_logon)
         self.register("session.status", self._session_status)
         self.register("session.logout", self._session_logout)
+        self._register_trading()
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -258,6 +274,30 @@ class LocalExchange:
     def handler(self, method: str) -> Handler | None:
         """The handler answering ``method``, e.g. to wrap it."""
         return self._handlers.get(method)
+
+    def _register_trading(self) -> None:
+        trading = self.trading
+        for method in trading.methods():
+            handle = trading.handler(method)
+            if handle is not None:
+                self.register(method, _account_handler(handle))
+        self.register("order.cancelReplace", self._cancel_replace)
+        self.register("account.rateLimits.orders", self._order_rate_limits)
+
+    def _cancel_replace(self, request: Request) -> Any:
+        return self.trading.cancel_replace(
+            _account_of(request),
+            request.params,
+            request.now_ms,
+            new_order_refusal=_as_engine_error(request.orders_refused),
+        )
+
+    def _order_rate_limits(self, request: Request) -> Any:
+        account = _account_of(request)
+        limits = self.limiter.order_rate_limits(account, request.now_ms)
+        return self.trading.account_rate_limits_orders(
+            account, request.params, request.now_ms, limits
+        )
 
     def now_ms(self) -> int:
         """The exchange clock in epoch milliseconds: trio time plus a fixed epoch."""
@@ -379,24 +419,48 @@ class LocalExchange:
                 rate_limits=limits,
             )
         with_orders = admission.reports_orders
+        refused = admission.orders_refused
         try:
             if auth_error is not None:
                 raise auth_error
-            request = Request(connection, frame.id, method, params, now, account, frame.params)
-            result = self._execute(request)
-        except ExchangeError as error:
-            self.limiter.settle(admission, succeeded=False)
+            request = Request(
+                connection,
+                frame.id,
+                method,
+                params,
+                now,
+                account,
+                frame.params,
+                ExchangeError(refused.status, refused.code, refused.msg) if refused else None,
+            )
+            outcome = _as_outcome(self._execute(request))
+        except (ExchangeError, EngineError) as error:
+            self._apply_effects(getattr(error, "events", ()))
+            self.limiter.settle(
+                admission, succeeded=False, orders_placed=getattr(error, "orders_placed", 0)
+            )
             limits = self._rate_limits(
                 connection, account, now, want_limits, include_orders=with_orders
             )
             return self._encoder.error(
                 frame.id, error.status, error.code, error.msg, data=error.data, rate_limits=limits
             )
-        self.limiter.settle(admission, succeeded=True)
+        self._apply_effects(outcome.events)
+        self.limiter.settle(admission, succeeded=True, orders_placed=outcome.orders_placed)
         limits = self._rate_limits(
             connection, account, now, want_limits, include_orders=with_orders
         )
-        return self._encoder.result(frame.id, result, limits)
+        return self._encoder.result(frame.id, outcome.result, limits)
+
+    def _apply_effects(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Publish the user-data events a request caused, in the order it caused them."""
+        for account, event in events:
+            self.publish_user_event(account, event)
+
+    def publish_user_event(self, account: str, event: dict[str, Any]) -> None:
+        """Deliver one user-data event of ``account`` to its subscriptions (if any)."""
+        for sink in self.user_event_sinks:
+            sink(account, event)
 
     def _authenticate(
         self, connection: ClientConnection, method: str, params: dict[str, Any], now: int
@@ -531,3 +595,28 @@ def _pop_flag(params: dict[str, Any], name: str, default: bool) -> bool:
     if isinstance(value, str):
         return value.lower() != "false"
     return default
+
+
+def _account_of(request: Request) -> str:
+    if request.account is None:  # unreachable for signed methods; kept for a clear failure
+        raise ExchangeError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+    return request.account
+
+
+def _account_handler(handle: Callable[[str, Mapping[str, Any], int], Outcome]) -> Handler:
+    """Adapt a trading handler ``(account, params, now_ms)`` to a server handler."""
+
+    def handler(request: Request) -> Outcome:
+        return handle(_account_of(request), request.params, request.now_ms)
+
+    return handler
+
+
+def _as_outcome(value: Any) -> Outcome:
+    return value if isinstance(value, Outcome) else Outcome(value)
+
+
+def _as_engine_error(error: ExchangeError | None) -> EngineError | None:
+    if error is None:
+        return None
+    return EngineError(error.status, error.code, error.msg, error.data)
