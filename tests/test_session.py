@@ -84,7 +84,7 @@ async def test_drop_fails_every_pending_request_at_once(
     exchange: LocalExchange, session: trio_binance.Session, autojump_clock: trio.testing.MockClock
 ) -> None:
     exchange.faults.arm(Silent(), method="echo", times=10)
-    outcomes: list[tuple[BaseException, float]] = []
+    outcomes: list[tuple[ResponseLost, float]] = []
 
     async def call() -> None:
         try:
@@ -335,21 +335,21 @@ async def test_callers_waiting_when_the_session_closes_learn_their_fate(
 
     async def call() -> None:
         try:
-            await session.request("echo")
+            await opened.request("echo")
         except (ResponseLost, SessionClosed) as exc:
             errors.append(exc)
 
     async with (
-        trio_binance.connect(exchange.url, send_queue_size=1, max_in_flight=100) as session,
+        trio_binance.connect(exchange.url, send_queue_size=1, max_in_flight=100) as opened,
         trio.open_nursery() as nursery,
     ):
         for _ in range(20):
             nursery.start_soon(call)
         await trio.testing.wait_all_tasks_blocked()
-        await session.aclose()
+        await opened.aclose()
     assert len(errors) == 20
     assert any(isinstance(e, ResponseLost) for e in errors)
-    assert session.statistics().in_flight == 0
+    assert opened.statistics().in_flight == 0
 
 
 async def test_failed_handshake_raises_before_the_body(
