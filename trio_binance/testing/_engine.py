@@ -48,7 +48,8 @@ ZERO = Decimal(0)
 # context is only ever used to compute, never modified.
 _EXACT = Context(prec=80)
 
-# Matching engine messages (errors.md, "Messages for -1010, -2010, -2011 and -2038").
+# Matching engine messages, verbatim from errors.md ("Messages for -1010, -2010, -2011 and
+# -2038"), backticks and all.
 INSUFFICIENT_BALANCE = "Account has insufficient balance for requested action."
 DUPLICATE_ORDER = "Duplicate order sent."
 UNKNOWN_ORDER = "Unknown order sent."
@@ -62,11 +63,11 @@ CANCEL_RESTRICTED = "Order was not canceled due to cancel restrictions."
 ZERO_NOTIONAL = "Price * QTY is zero or less."
 ICEBERG_EXCEEDS = "IcebergQty exceeds QTY."
 NO_LIQUIDITY = "Order book liquidity is less than symbol minimum quantity."
-LOT_SIZE_LIQUIDITY = "Order book liquidity is less than LOT_SIZE filter minimum quantity."
+LOT_SIZE_LIQUIDITY = "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
 UNSUPPORTED_COMBINATION = "Unsupported order combination."
 AMEND_UNSUPPORTED = "Order amend is not supported for this symbol."
 AMEND_INCREASE = "Order amend (quantity increase) is not supported."
-AMEND_NO_CHANGE = "The requested action would change no state; rejecting."
+AMEND_NO_CHANGE = "The requested action would change no state; rejecting"
 TYPE_UNSUPPORTED = {
     "MARKET": "Market orders are not supported for this symbol.",
     "STOP_LOSS": "Stop loss orders are not supported for this symbol.",

@@ -1540,6 +1540,14 @@ def _check_order_fields(
         _check_market_quantities(request, names)
     if request.time_in_force is not None and "timeInForce" not in needs:
         raise ExchangeError(400, -1114, "TimeInForce parameter sent when not required.")
+    is_leg = names.iceberg_qty not in ("icebergQty", "limitIcebergQty", "stopIcebergQty")
+    if is_leg and request.iceberg_qty is not None and request.time_in_force not in (None, "GTC"):
+        raise ExchangeError(
+            400,
+            -1160,
+            f"Parameter '{names.iceberg_qty}' is not supported if "
+            "`aboveTimeInForce`/`belowTimeInForce` is not GTC.",
+        )
     misplaced = (
         (names.price, request.price is not None and "price" not in needs),
         (names.stop_price, request.stop_price is not None and "stop" not in needs),
@@ -1549,7 +1557,7 @@ def _check_order_fields(
         if is_misplaced and name is not None:
             raise not_required(name)
     if request.strategy_type is not None and request.strategy_type < _STRATEGY_TYPE_MIN:
-        raise ExchangeError(400, -1134, "strategyType was less than 1000000.")
+        raise ExchangeError(400, -1134, "`strategyType` was less than 1000000.")
     if trailing_delta is not None:
         raise rejected("Trailing stop orders are not supported for this symbol.")
     if any(p.has(name) for name in names.peg):
