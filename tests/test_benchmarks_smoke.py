@@ -1,0 +1,101 @@
+"""The benchmark scripts still run: each is imported and run with tiny sizes.
+
+No figure is checked here (benchmarks are scripts, never timed assertions); only that every
+code path of the scripts works against today's library and writes what it promises.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+TINY_ROUNDTRIP = ["--runs", "1", "--requests", "4", "--throughput-requests", "8"]
+TINY_ROUNDTRIP += ["--concurrency", "3"]
+
+
+@pytest.fixture
+def load(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """Import a benchmark script the way ``python benchmarks/NAME.py`` would find it."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module
+
+
+def test_decode(
+    load: Callable[[str], ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load("bench_decode")
+    out = tmp_path / "decode.json"
+    results = bench.main(["--runs", "1", "--iterations", "3", "--json", str(out)])
+
+    frames = results["frames"]
+    assert set(frames) == {"ACK", "RESULT", "FULL"}
+    assert [name for name, frame in frames.items() if frame["headline"]] == ["RESULT"]
+    assert frames["FULL"]["decimals"] > frames["RESULT"]["decimals"] > frames["ACK"]["decimals"]
+    assert set(frames["RESULT"]["ns_per_frame"]["median"]) == {
+        "trio_binance",
+        "json.loads",
+        "orjson.loads",
+    }
+    assert "stages_ns" in frames["RESULT"]
+    assert "stages_ns" in frames["FULL"]
+    written = json.loads(out.read_text())
+    assert written["benchmark"] == "bench_decode"
+    assert written["machine"]["cpus"]
+    printed = capsys.readouterr().out
+    assert "| RESULT (headline) |" in printed
+    assert "where the time goes: FULL" in printed
+
+
+def test_decode_text_variants_decode_the_same_frame(load: Callable[[str], ModuleType]) -> None:
+    """The breakdown's hypothetical types read the same JSON, with strings for Decimals."""
+    bench = load("bench_decode")
+    from trio_binance.models._registry import METHOD_RESULTS
+
+    result_type = METHOD_RESULTS["order.place"]
+    (full,) = (f for f in bench.documented_frames() if f.name == "FULL")
+    result = json.dumps(json.loads(full.text)["result"])
+    typed = bench.msgspec.json.decode(result, type=result_type)
+    as_text = bench.msgspec.json.decode(result, type=bench.as_text(result_type, enums=True))
+    assert as_text.price == str(typed.price) == "23416.10000000"
+    assert as_text.status == typed.status == "FILLED"
+    assert as_text.fills[1].qty == "0.00212000"
+
+
+def test_roundtrip_in_process(load: Callable[[str], ModuleType], tmp_path: Path) -> None:
+    bench = load("bench_roundtrip")
+    out = tmp_path / "roundtrip.json"
+    results = bench.main([*TINY_ROUNDTRIP, "--server", "inproc", "--json", str(out)])
+
+    (setup,) = results["setups"].values()
+    assert set(setup["median"]) == {"bare trio-websocket", "bare + our codec", "trio_binance"}
+    for figures in setup["median"].values():
+        assert figures["p50_us"] > 0
+        assert figures["rps"] > 0
+    assert setup["throughput_ratio"] > 0
+    assert json.loads(out.read_text())["benchmark"] == "bench_roundtrip"
+
+
+def test_roundtrip_child_process_server(
+    load: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load("bench_roundtrip")
+    results = bench.main([*TINY_ROUNDTRIP, "--server", "subprocess"])
+
+    (setup,) = results["setups"].values()
+    assert setup["median"]["trio_binance"]["rps"] > 0
+    assert "child process" in capsys.readouterr().out
+
+
+def test_roundtrip_profile(
+    load: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load("bench_roundtrip")
+    bench.main([*TINY_ROUNDTRIP, "--profile", "ours", "--profile-lines", "3"])
+    assert "cProfile of the trio_binance client" in capsys.readouterr().out
