@@ -21,7 +21,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
-from enum import StrEnum
 from typing import Any
 
 from trio_binance.testing._config import (
@@ -125,12 +124,16 @@ def from_rejection(rejection: Rejection) -> ExchangeError:
     return ExchangeError(400, rejection.code, rejection.msg)
 
 
-class Side(StrEnum):
+class Side:
+    """Order sides. Plain strings, as they go on the wire."""
+
     BUY = "BUY"
     SELL = "SELL"
 
 
-class Status(StrEnum):
+class Status:
+    """Order statuses (enums.md). Plain strings, as they go on the wire."""
+
     NEW = "NEW"
     PENDING_NEW = "PENDING_NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -141,7 +144,9 @@ class Status(StrEnum):
     EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
 
 
-class Execution(StrEnum):
+class Execution:
+    """Execution types (enums.md). Plain strings, as they go on the wire."""
+
     NEW = "NEW"
     CANCELED = "CANCELED"
     REPLACED = "REPLACED"

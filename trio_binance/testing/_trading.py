@@ -1549,6 +1549,7 @@ def _check_order_fields(
             "`aboveTimeInForce`/`belowTimeInForce` is not GTC.",
         )
     misplaced = (
+        (names.quote_order_qty, request.quote_order_qty is not None and request.type != "MARKET"),
         (names.price, request.price is not None and "price" not in needs),
         (names.stop_price, request.stop_price is not None and "stop" not in needs),
         (names.iceberg_qty, request.iceberg_qty is not None and request.type not in _ICEBERG_TYPES),
