@@ -10,8 +10,11 @@ knows which library carries the frames.
 from __future__ import annotations
 
 import logging
+import math
 import ssl
+from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
@@ -90,21 +93,98 @@ class TrioWebsocketTransport:
         self.connect_timeout = connect_timeout
 
     async def open(self, nursery: trio.Nursery, url: str) -> Connection:
+        connection: Connection = await nursery.start(self._host_connection, url)
+        return connection
+
+    async def _host_connection(self, url: str, *, task_status: trio.TaskStatus[Connection]) -> None:
+        """Run trio-websocket's reader in a nursery of our own, for the connection's life.
+
+        trio-websocket reports a rejected handshake from its reader task, so the reader needs
+        a nursery whose failures we can map to ``ConnectFailed``; after the handshake, the
+        reader ending (the connection closed) is not an error of ours.
+        """
+        started = False
+        try:
+            async with trio.open_nursery() as reader_nursery:
+                ws = await self._handshake(reader_nursery, url)
+                task_status.started(_TrioWebsocketConnection(ws))
+                started = True
+        except BaseExceptionGroup as group:
+            failure = _connect_failure(group)
+            if failure is None or started:
+                raise
+            raise ConnectFailed(f"cannot connect to {url}: {failure!r}") from None
+
+    async def _handshake(
+        self, nursery: trio.Nursery, url: str
+    ) -> trio_websocket.WebSocketConnection:
+        target = _Target.parse(url)
         try:
             with trio.fail_after(self.connect_timeout):
-                ws = await trio_websocket.connect_websocket_url(
-                    nursery,
-                    url,
-                    self.ssl_context,
-                    max_message_size=self.max_message_size,
-                    receive_buffer_size=self.receive_buffer_size,
-                    message_queue_size=self.message_queue_size,
-                )
+                stream = await self._open_stream(target)
+                try:
+                    return await trio_websocket.wrap_client_stream(
+                        nursery,
+                        stream,
+                        target.host_header,
+                        target.resource,
+                        max_message_size=self.max_message_size,
+                        receive_buffer_size=self.receive_buffer_size,
+                        message_queue_size=self.message_queue_size,
+                    )
+                finally:
+                    # A rejected or timed-out handshake cancels us here: the socket is ours.
+                    if trio.current_effective_deadline() == -math.inf:
+                        await trio.aclose_forcefully(stream)
         except trio.TooSlowError:
             raise ConnectFailed(f"no handshake within {self.connect_timeout} s: {url}") from None
-        except (OSError, trio_websocket.HandshakeError) as exc:
-            raise ConnectFailed(f"cannot connect to {url}: {exc!r}") from exc
-        return _TrioWebsocketConnection(ws)
+
+    async def _open_stream(
+        self, target: _Target
+    ) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
+        if not target.secure:
+            return await trio.open_tcp_stream(target.host, target.port)
+        # TLS always verifies certificates: the default context does, and a caller's own
+        # context is the only way to change that.
+        context = self.ssl_context or ssl.create_default_context()
+        return await trio.open_ssl_over_tcp_stream(
+            target.host, target.port, ssl_context=context, https_compatible=True
+        )
+
+
+@dataclass(frozen=True)
+class _Target:
+    host: str
+    port: int
+    resource: str
+    secure: bool
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ConnectFailed(f"not a WebSocket URL (ws:// or wss://): {url}")
+        secure = parts.scheme == "wss"
+        port = parts.port or (443 if secure else 80)
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(parts.hostname, port, resource, secure)
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.secure else 80
+        return self.host if self.port == default else f"{self.host}:{self.port}"
+
+
+def _connect_failure(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The handshake failure inside ``group``, if that is all it holds."""
+    failures = group.subgroup((OSError, trio_websocket.HandshakeError, ConnectFailed))
+    rest = group.split((OSError, trio_websocket.HandshakeError, ConnectFailed))[1]
+    if failures is None or rest is not None:
+        return None
+    first: BaseException = failures
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
 
 
 class _TrioWebsocketConnection:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -20,7 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from trio_binance._credentials import Ed25519Credentials, HmacCredentials
 from trio_binance._methods import method_info
 from trio_binance._protocol import (
     BadRequestFrame,
@@ -93,6 +97,17 @@ class _CloseFrame:
 
     code: int
     reason: str
+
+
+@dataclass(frozen=True)
+class DemoKeys:
+    """Keys registered by :meth:`LocalExchange.create_demo_keys` for one account."""
+
+    account: str
+    ed25519: Ed25519Credentials
+    hmac: HmacCredentials
+    ed25519_private_pem: str = field(repr=False)
+    hmac_secret: str = field(repr=False)
 
 
 class ClientConnection:
@@ -245,6 +260,8 @@ class LocalExchange:
         self.engine = Exchange(config or default_config())
         """The matching engine and account state (see ``_engine``)."""
         self.trading = TradingService(self.engine, random.Random(seed))
+        self.demo_keys: dict[str, DemoKeys] = {}
+        """Keys from :meth:`create_demo_keys`, by account (empty until it is called)."""
         self.user_event_sinks: list[Callable[[str, dict[str, Any]], None]] = []
         """Where user-data events go: ``(account, event)``, in the order they happen."""
         self.faults = FaultPlan()
@@ -362,10 +379,34 @@ class LocalExchange:
         for connection in self.connections:
             await connection.send_raw(frame)
 
-    async def send_server_shutdown(self) -> None:
-        """Send the ``serverShutdown`` connection event to every connection."""
+    async def send_server_shutdown(self, *, close_after: float | None = None) -> None:
+        """Send the ``serverShutdown`` connection event to every connection; with
+        ``close_after``, close them that many seconds later (trio time), as Binance does."""
         event = {"e": "serverShutdown", "E": self.now_ms()}
-        await self.broadcast(self._encoder.connection_event(event).decode())
+        connections = self.connections
+        for connection in connections:
+            await connection.send(self._encoder.connection_event(event))
+        if close_after is not None:
+            await trio.sleep(close_after)
+            for connection in connections:
+                await connection.drop(close_frame=True, code=1001, reason="server shutdown")
+
+    def create_demo_keys(self, accounts: Iterable[str] = ("alice", "bob")) -> dict[str, DemoKeys]:
+        """Register a fresh Ed25519 key and HMAC key for each account; return them.
+
+        Keys are generated per exchange, never fixed: nothing that works here works anywhere
+        else. The demo, the ``exchange`` command and the pytest fixtures use these.
+        """
+        keys = {}
+        for account in accounts:
+            pem = _new_ed25519_pem()
+            ed25519 = Ed25519Credentials(f"{account}Ed25519{secrets.token_hex(8)}", pem)
+            self.keys.add_credentials(ed25519, account)
+            hmac_key, hmac_secret = f"{account}Hmac{secrets.token_hex(8)}", secrets.token_hex(32)
+            self.keys.add(hmac_key, account, hmac_secret=hmac_secret)
+            hmac = HmacCredentials(hmac_key, hmac_secret)
+            keys[account] = DemoKeys(account, ed25519, hmac, pem, hmac_secret)
+        return keys
 
     async def drop_all(self, *, close_frame: bool = False) -> None:
         for connection in self.connections:
@@ -620,3 +661,10 @@ def _as_engine_error(error: ExchangeError | None) -> EngineError | None:
     if error is None:
         return None
     return EngineError(error.status, error.code, error.msg, error.data)
+
+
+def _new_ed25519_pem() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
