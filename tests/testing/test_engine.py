@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -850,3 +851,136 @@ def attempt(desk: Desk, account: str, stp: str, action: tuple[object, ...]) -> E
     except ExchangeError as error:
         return error
     return None
+
+
+# --- refusals that depend on the symbol or the account --------------------------------------------
+
+
+def exchange_with(symbol_options: dict[str, Any], account_options: dict[str, Any]) -> Exchange:
+    symbol = symbol_config("BTCUSDT", "BTC", "USDT", tick_size="1", min_price="1", **symbol_options)
+    account = account_config("alice", START, **account_options)
+    return Exchange(ExchangeConfig((symbol,), (account,)))
+
+
+@pytest.mark.parametrize(
+    ("symbol_options", "account_options", "message"),
+    [
+        ({"status": "HALT"}, {}, "Market is closed."),
+        ({}, {"can_trade": False}, "This account may not place or cancel orders."),
+        ({"permission_sets": (("MARGIN",),)}, {}, "This symbol is not permitted for this account."),
+        (
+            {"order_types": ("LIMIT", "MARKET")},
+            {},
+            "Stop loss orders are not supported for this symbol.",
+        ),
+        ({"iceberg_allowed": False}, {}, "Iceberg orders are not supported for this symbol."),
+    ],
+)
+def test_symbol_and_account_settings_refuse_orders(
+    symbol_options: dict[str, Any], account_options: dict[str, Any], message: str
+) -> None:
+    desk = Desk(exchange_with(symbol_options, account_options))
+    order_type, extra = (
+        ("STOP_LOSS", {"stop": "90"}) if "order_types" in symbol_options else ("LIMIT", {})
+    )
+    if "iceberg_allowed" in symbol_options:
+        extra = {"iceberg": "0.1"}
+    price = None if order_type == "STOP_LOSS" else "100"
+    with pytest.raises(ExchangeError) as caught:
+        desk.place("alice", "SELL", order_type, "1", price, **extra)
+    assert (caught.value.code, caught.value.msg) == (-2010, message)
+
+
+def test_an_account_that_cannot_trade_cannot_cancel_either() -> None:
+    desk = Desk(exchange_with({}, {"can_trade": False}))
+    with pytest.raises(ExchangeError) as caught:
+        desk.ex.cancel_order(
+            "alice",
+            "BTCUSDT",
+            order_id=1,
+            orig_client_order_id=None,
+            new_client_order_id="c",
+            restriction=None,
+            fx=desk.effects(),
+        )
+    assert (caught.value.code, caught.value.msg) == (
+        -2011,
+        "This account may not place or cancel orders.",
+    )
+
+
+def test_a_cancelled_orders_old_client_id_no_longer_finds_it(desk: Desk) -> None:
+    order = desk.limit("alice", "BUY", "1", "90")
+    desk.cancel(order)
+    account = desk.ex.account("alice")
+    with pytest.raises(ExchangeError):
+        desk.ex.find_order(account, "BTCUSDT", None, order.client_order_id, _missing)
+    again = desk.ex.place_order("alice", desk.request("BUY", "LIMIT", "1", "90"), desk.effects())
+    assert again.status == "NEW"
+
+
+def test_amending_below_the_executed_quantity_expires_the_order(desk: Desk) -> None:
+    order = desk.limit("alice", "SELL", "3", "100")
+    desk.limit("bob", "BUY", "2", "100")
+    amended = desk.ex.amend_order(
+        "alice",
+        "BTCUSDT",
+        order_id=order.order_id,
+        orig_client_order_id=None,
+        new_client_order_id="down",
+        new_qty=D(1),
+        fx=desk.effects(),
+    )
+    assert (amended.order.status, amended.order.orig_qty) == ("EXPIRED", D(2))
+    assert desk.locked("alice", "BTC") == 0
+    assert desk.ex.book_levels("BTCUSDT").asks == ()
+
+
+def test_a_pending_order_that_cannot_be_funded_is_expired_when_activated(desk: Desk) -> None:
+    working = desk.request("BUY", "LIMIT", "1", "100")
+    pending = desk.request("SELL", "LIMIT", "150", "120")  # more BTC than alice will have
+    placed = desk.ex.place_oto("alice", working, (pending,), "oto", desk.effects())
+    desk.limit("bob", "SELL", "1", "100")
+    expired = desk.live(placed.orders[1])
+    assert (expired.status, expired.expiry_reason) == ("EXPIRED", "REJECTED")
+    assert desk.locked("alice", "BTC") == 0
+
+
+def test_a_triggered_stop_market_that_cannot_pay_expires(desk: Desk) -> None:
+    trade_at(desk, "100")
+    stop = desk.place("alice", "BUY", "STOP_LOSS", "100", stop="105")  # locks 100 * 105
+    desk.limit("bob", "SELL", "100", "1100")  # the only liquidity costs more than alice has
+    trade_at(desk, "105")
+    expired = desk.live(stop)
+    assert (expired.status, expired.expiry_reason) == ("EXPIRED", "REJECTED")
+    assert desk.locked("alice", "USDT") == 0
+
+
+def test_quote_order_below_the_lot_size_minimum_is_rejected(desk: Desk) -> None:
+    desk.limit("alice", "SELL", "1", "100")
+    with pytest.raises(ExchangeError) as caught:
+        desk.place("bob", "BUY", "MARKET", quote="5")
+    assert (
+        caught.value.msg == "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
+    )
+
+
+def test_duplicate_list_client_id_of_an_open_list(desk: Desk) -> None:
+    oto(desk)
+    with pytest.raises(ExchangeError) as caught:
+        oto(desk)
+    assert caught.value.msg == "Duplicate order sent."
+
+
+def test_trade_history_keeps_the_most_recent(desk: Desk) -> None:
+    for price in ("100", "101", "102"):
+        trade_at(desk, price)
+    assert [t.price for t in desk.ex.trades("BTCUSDT", limit=2)] == [D(101), D(102)]
+    assert len(desk.ex.trades("BTCUSDT")) == 3
+
+
+def test_deposits_credit_free_balance(desk: Desk) -> None:
+    desk.ex.adjust_balance("alice", "ETH", D("2.5"), desk.effects())
+    assert desk.free("alice", "ETH") == D("2.5")
+    with pytest.raises(ExchangeError):
+        desk.ex.adjust_balance("alice", "ETH", D(-3), desk.effects())

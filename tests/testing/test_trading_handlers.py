@@ -888,3 +888,12 @@ def call_anything(method: str, params: dict[str, Any]) -> ExchangeError | None:
     except ExchangeError as error:
         return error
     return None
+
+
+def test_a_deposit_sends_balance_update_then_account_position(client: Client) -> None:
+    outcome = client.service.adjust_balance("alice", "BNB", D("1.5"), NOW)
+    assert [e["e"] for _, e in outcome.events] == ["balanceUpdate", "outboundAccountPosition"]
+    for _, event in outcome.events:
+        assert_shape(event, EVENTS[event["e"]])
+    assert outcome.events[0][1]["d"] == "1.50000000"
+    assert outcome.events[1][1]["B"] == [{"a": "BNB", "f": "1.50000000", "l": "0.00000000"}]

@@ -17,6 +17,7 @@ Pure code: no I/O, no trio import; time comes in as ``now`` (ms) on every comman
 from __future__ import annotations
 
 import copy
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -670,8 +671,12 @@ class Exchange:
         state = self.symbol(symbol)
         return BookLevels(state.last_update_id, state.bids.levels(), state.asks.levels())
 
-    def trades(self, symbol: str) -> Sequence[PublicTrade]:
-        return tuple(self.symbol(symbol).trades)
+    def trades(self, symbol: str, limit: int | None = None) -> Sequence[PublicTrade]:
+        """The symbol's kept trade history, oldest first (only the last ``limit``, if given)."""
+        history = self.symbol(symbol).trades
+        if limit is None or limit >= len(history):
+            return tuple(history)
+        return tuple(reversed(tuple(itertools.islice(reversed(history), limit))))
 
     def last_price(self, symbol: str) -> Decimal | None:
         return self.symbol(symbol).last_price
@@ -886,7 +891,7 @@ class Exchange:
             quote_left -= mul(take, maker.price)
         minimum = max((f.min_qty for f in _lot_filters(state.config)), default=ZERO)
         if quantity <= 0 or quantity < minimum:
-            raise rejected(LOT_SIZE_LIQUIDITY if quantity > 0 else NO_LIQUIDITY)
+            raise rejected(LOT_SIZE_LIQUIDITY)
         return quantity
 
     def _check_placeable(self, account: AccountState, state: SymbolState, order: Order) -> None:
@@ -1729,6 +1734,10 @@ class Exchange:
         return CanceledList(order_list.view(), tuple(reports))
 
     def _rename(self, account: AccountState, order: Order, client_order_id: str) -> None:
+        """A new client id frees the old one (web-socket-api.md, order.cancel notes)."""
+        old_key = (order.symbol, order.client_order_id)
+        if account.client_ids.get(old_key) is order:
+            del account.client_ids[old_key]
         order.client_order_id = client_order_id
         account.client_ids[(order.symbol, client_order_id)] = order
 

@@ -716,12 +716,6 @@ class TradingService:
 
     def _events(self, fx: Effects) -> list[tuple[str, JsonDict]]:
         events: list[tuple[str, JsonDict]] = []
-        for record in fx.records:
-            if isinstance(record, ExecutionRecord):
-                fmt = self._formats(record.order.symbol)
-                events.append((record.account_id, execution_report(record, fmt)))
-            else:
-                events.append((record.account_id, list_status_event(record)))
         for delta in fx.balance_deltas:
             event = {
                 "e": "balanceUpdate",
@@ -731,6 +725,12 @@ class TradingService:
                 "T": delta.time,
             }
             events.append((delta.account_id, event))
+        for record in fx.records:
+            if isinstance(record, ExecutionRecord):
+                fmt = self._formats(record.order.symbol)
+                events.append((record.account_id, execution_report(record, fmt)))
+            else:
+                events.append((record.account_id, list_status_event(record)))
         for account_id, assets in fx.touched_assets.items():
             events.append((account_id, self._account_position(account_id, assets, fx.now)))
         return events
@@ -1478,6 +1478,14 @@ class TradingService:
             entry["transactTime"] = r.transact_time
             result.append(entry)
         return Outcome(result)
+
+    def adjust_balance(self, account_id: str, asset: str, delta: Decimal, now_ms: int) -> Outcome:
+        """A deposit (``delta`` > 0) or withdrawal: ``balanceUpdate`` then
+        ``outboundAccountPosition`` (user-data-stream.md, "Balance Update"). Not a WebSocket
+        API method: for tests and demos that move funds in or out."""
+        fx = Effects(now_ms)
+        self.exchange.adjust_balance(account_id, asset, delta, fx)
+        return self._outcome(None, fx)
 
     def my_filters(self, account_id: str, params: Mapping[str, Any], now_ms: int) -> Outcome:
         """myFilters: the symbol's and the exchange's filters (no asset filters here)."""
