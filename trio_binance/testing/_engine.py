@@ -470,6 +470,7 @@ class AccountState:
     update_time: int = 0
     open_orders: dict[tuple[str, int], Order] = field(default_factory=dict)
     orders: dict[str, list[Order]] = field(default_factory=dict)
+    by_id: dict[tuple[str, int], Order] = field(default_factory=dict)
     client_ids: dict[tuple[str, str], Order] = field(default_factory=dict)
     trades: dict[str, list[AccountTrade]] = field(default_factory=dict)
     lists: dict[int, OrderList] = field(default_factory=dict)
@@ -707,9 +708,7 @@ class Exchange:
         """An order by id (checked against the client id when both are given) or client id."""
         order: Order | None = None
         if order_id is not None:
-            order = next(
-                (o for o in account.orders.get(symbol, ()) if o.order_id == order_id), None
-            )
+            order = account.by_id.get((symbol, order_id))
             if order is None:
                 raise not_found()
             if client_order_id is not None and order.client_order_id != client_order_id:
@@ -1615,6 +1614,7 @@ class Exchange:
         order.order_id = state.take_order_id()
         account.open_orders[(order.symbol, order.order_id)] = order
         account.orders.setdefault(order.symbol, []).append(order)
+        account.by_id[(order.symbol, order.order_id)] = order
         account.client_ids[(order.symbol, order.client_order_id)] = order
 
     def _start_list(self, order_list: OrderList, orders: list[Order], fx: Effects) -> None:
