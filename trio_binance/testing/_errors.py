@@ -1,20 +1,9 @@
-"""The one exception type the local exchange's handlers raise to reject a request."""
+"""The one exception type the local exchange's handlers raise to reject a request.
 
-from __future__ import annotations
+It lives with the matching engine (which also reports what a partly failed request changed);
+this module is where the server-side layers import it from.
+"""
 
-from typing import Any
+from trio_binance.testing._engine import ExchangeError
 
-
-class ExchangeError(Exception):
-    """A request the exchange rejects: answered with ``status`` and ``{"code", "msg"}``.
-
-    ``data``, when given, becomes ``error.data`` (e.g. ``retryAfter`` on a 429, or both
-    halves of a 409 ``order.cancelReplace``).
-    """
-
-    def __init__(self, status: int, code: int, msg: str, data: Any = None) -> None:
-        super().__init__(f"{status} {code}: {msg}")
-        self.status = status
-        self.code = code
-        self.msg = msg
-        self.data = data
+__all__ = ["ExchangeError"]

@@ -36,7 +36,6 @@ from trio_binance._protocol import (
 from trio_binance.testing._auth import INVALID_KEY, ApiKey, Authenticator, KeyRing
 from trio_binance.testing._config import ExchangeConfig, default_config
 from trio_binance.testing._engine import Exchange
-from trio_binance.testing._engine import ExchangeError as EngineError
 from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
@@ -306,7 +305,7 @@ class LocalExchange:
             _account_of(request),
             request.params,
             request.now_ms,
-            new_order_refusal=_as_engine_error(request.orders_refused),
+            new_order_refusal=request.orders_refused,
         )
 
     def _order_rate_limits(self, request: Request) -> Any:
@@ -472,14 +471,14 @@ class LocalExchange:
                 now,
                 account,
                 frame.params,
-                ExchangeError(refused.status, refused.code, refused.msg) if refused else None,
+                ExchangeError(refused.status, refused.code, refused.msg, refused.data)
+                if refused
+                else None,
             )
             outcome = _as_outcome(self._execute(request))
-        except (ExchangeError, EngineError) as error:
-            self._apply_effects(getattr(error, "events", ()))
-            self.limiter.settle(
-                admission, succeeded=False, orders_placed=getattr(error, "orders_placed", 0)
-            )
+        except ExchangeError as error:
+            self._apply_effects(error.events)
+            self.limiter.settle(admission, succeeded=False, orders_placed=error.orders_placed)
             limits = self._rate_limits(
                 connection, account, now, want_limits, include_orders=with_orders
             )
@@ -655,12 +654,6 @@ def _account_handler(handle: Callable[[str, Mapping[str, Any], int], Outcome]) -
 
 def _as_outcome(value: Any) -> Outcome:
     return value if isinstance(value, Outcome) else Outcome(value)
-
-
-def _as_engine_error(error: ExchangeError | None) -> EngineError | None:
-    if error is None:
-        return None
-    return EngineError(error.status, error.code, error.msg, error.data)
 
 
 def _new_ed25519_pem() -> str:
