@@ -168,3 +168,18 @@ def test_every_documented_result_decodes_into_the_declared_return_type(
     if isinstance(result, list):
         assert isinstance(decoded, list)
         assert len(decoded) == len(result)
+
+
+def test_the_docs_table_lists_every_method_as_the_catalogue_has_it() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "api-methods.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in page.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`") and cells[1].startswith("`"):
+            rows[cells[0].split("`")[1]] = cells
+    assert list(rows) == documented_names()
+    for method, (_, coroutine, _, security, weight) in rows.items():
+        info = METHODS[method]
+        assert coroutine == f"`{API_METHODS[method]}`"
+        assert security.split()[0] == info.security
+        assert weight == info.weight_summary
