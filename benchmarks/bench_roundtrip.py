@@ -1,30 +1,37 @@
 """Round trips through a session against bare trio-websocket, on the same local exchange.
 
-    python benchmarks/bench_roundtrip.py [--runs 7] [--server both|inproc|subprocess]
-                                         [--requests 2000] [--throughput-requests 10000]
-                                         [--concurrency 100] [--profile] [--json [PATH]]
+    python benchmarks/bench_roundtrip.py [--runs 9] [--server both|inproc|subprocess]
+                                         [--requests 2000] [--throughput-requests 5000]
+                                         [--concurrency 100] [--profile ours|bare]
+                                         [--json [PATH]]
 
 The server is a :class:`~trio_binance.testing.LocalExchange` with rate limits lifted and a
 trivial handler that answers ``bench.order`` with the documented ``order.place`` RESULT body
-(so the client has a realistic 752-byte frame to decode). Two clients talk to it over loopback
-on their own connections:
+(so the client has a realistic 752-byte frame to decode). Three clients talk to it over
+loopback, the session on its own connection:
 
 * **trio_binance**: ``await session.request("bench.order", params, result_type=OrderResult)``,
   the whole path: canonical parameters, the send task, the receive task, the envelope decode
   and the typed result (Decimals, enums);
 * **bare**: trio-websocket configured like our transport, sending a pre-encoded frame and
-  awaiting the next message, decoding nothing: the floor any client on trio-websocket has.
+  awaiting the next message, decoding nothing: the floor any client on trio-websocket has;
+* **bare + our codec**: bare, plus encoding the request and decoding the reply the way the
+  session does, inline in the caller's task. It splits the gap in two: codec (this minus
+  bare) and the session's tasks and hand-offs (trio_binance minus this).
 
-Measured, in the same process and run, alternating the two clients to cancel drift:
+Measured in the same process and run, the clients taking turns to cancel drift:
 
 * **latency**: one request in flight; p50/p99 of each run's round trips, median over runs;
+  "- bare" is the median of the runs' own differences;
 * **throughput**: ``--concurrency`` tasks each looping on a request (so that many are in
-  flight) until ``--throughput-requests`` are answered; requests/s, median over runs.
+  flight) until ``--throughput-requests`` are answered; requests/s, median over runs; "vs
+  bare" is the median of the runs' own ratios.
 
 ``--server inproc`` runs the exchange in the client's event loop (one core for both);
 ``--server subprocess`` runs it in a child process (this script with ``--serve``), so client
-and server have a core each on a 2-core machine. ``--profile`` runs the trio_binance client
-under cProfile against a child-process server and prints where the client's time goes.
+and server have a core each on a 2-core machine. CPU time per request is reported for the
+client's process and for a child-process server. ``--profile ours`` (or ``bare``) runs one
+client under cProfile against a child-process server and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -443,9 +450,9 @@ def _verdict(met: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed runs (median)")
+    parser.add_argument("--runs", type=int, default=9, help="timed runs (median)")
     parser.add_argument("--requests", type=int, default=2_000, help="latency samples per run")
-    parser.add_argument("--throughput-requests", type=int, default=10_000)
+    parser.add_argument("--throughput-requests", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=100, help="requests in flight")
     parser.add_argument("--server", choices=["both", "inproc", "subprocess"], default="both")
     parser.add_argument(
