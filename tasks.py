@@ -49,6 +49,9 @@ def test() -> None:
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy")
+    run(
+        PYTHON, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", "-q"
+    )
     run(PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", *sys.argv[2:])
     run(PYTHON, "-m", "coverage", "report", "--fail-under=85")
 
