@@ -127,6 +127,8 @@ def test_docstring_states_what_it_does_its_weight_and_security(method: str) -> N
     assert f"Weight {info.weight_summary}; security {info.security}." in doc
     if info.deprecated:
         assert "deprecated" in doc
+    if len(inspect.signature(coroutine_of(method)).parameters) > 1:  # more than self
+        assert "InvalidParameter" in doc  # says what bad input raises
 
 
 # --- parameters and results --------------------------------------------------------------

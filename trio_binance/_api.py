@@ -1912,7 +1912,8 @@ class ApiMethods:
     ) -> AccountInfo:
         """Balances, commissions and permissions of the account (``account.status``).
 
-        Weight 20; security USER_DATA.
+        Weight 20; security USER_DATA. ``InvalidParameter`` for a non-bool
+        ``omit_zero_balances`` or a recv_window above 60000 ms.
         """
         return await self._call(
             "account.status",
@@ -1948,7 +1949,8 @@ class ApiMethods:
     ) -> list[Order]:
         """Open orders on ``symbol``, or on every symbol (``openOrders.status``).
 
-        Weight 6 for one symbol, 80 for all; security USER_DATA.
+        Weight 6 for one symbol, 80 for all; security USER_DATA. ``InvalidParameter`` for an
+        empty symbol.
         """
         return await self._call(
             "openOrders.status", list[Order], symbol=symbol, recv_window=recv_window
@@ -2004,7 +2006,7 @@ class ApiMethods:
     async def open_order_lists(self, *, recv_window: RecvWindow | None = None) -> list[OrderList]:
         """Open order lists (``openOrderLists.status``).
 
-        Weight 6; security USER_DATA.
+        Weight 6; security USER_DATA. ``InvalidParameter`` for a recv_window above 60000 ms.
         """
         return await self._call("openOrderLists.status", list[OrderList], recv_window=recv_window)
 
@@ -2064,7 +2066,7 @@ class ApiMethods:
     async def order_rate_limits(self, *, recv_window: RecvWindow | None = None) -> list[RateLimit]:
         """The account's unfilled order counts (``account.rateLimits.orders``).
 
-        Weight 40; security USER_DATA.
+        Weight 40; security USER_DATA. ``InvalidParameter`` for a recv_window above 60000 ms.
         """
         return await self._call(
             "account.rateLimits.orders", list[RateLimit], recv_window=recv_window
@@ -2203,6 +2205,7 @@ class ApiMethods:
         not (``userDataStream.subscribe.signature``).
 
         Weight 2; security USER_STREAM. Low level, like :meth:`subscribe_user_data`.
+        ``InvalidParameter`` for a recv_window above 60000 ms.
         """
         return await self._call(
             "userDataStream.subscribe.signature", Subscription, recv_window=recv_window
