@@ -119,7 +119,7 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TIME_ZONE = re.compile(r"([+-]?)(\d{1,2})(?::(\d{2}))?")
 # web-socket-api.md, ticker: windowSize 1m..59m, 1h..23h, 1d..7d; units cannot be combined.
 _WINDOW_SIZE = re.compile(r"(\d{1,2})([mhd])")
-_WINDOW_MAX = {"m": 59, "h": 23, "d": 7}
+_WINDOW_MAX: Mapping[str, int] = MappingProxyType({"m": 59, "h": 23, "d": 7})
 # "recvWindow: The value cannot be greater than 60000. Supports up to three decimal places".
 _MAX_RECV_WINDOW = Decimal(60000)
 _RECV_WINDOW_STEP = Decimal("0.001")
@@ -517,9 +517,8 @@ def _check_order(params: Mapping[str, object], prefix: str, *, own_quantity: boo
     # "If pegPriceType is specified, price becomes optional."
     pegged = _leg(prefix, "pegPriceType") in params
     for alternatives in _REQUIRED_BY_TYPE.get(str(order_type), ()):
-        if ("quantity" in alternatives and not own_quantity) or (
-            alternatives[0] == "price" and pegged
-        ):
+        shared_quantity = "quantity" in alternatives and not own_quantity
+        if shared_quantity or (alternatives[0] == "price" and pegged):
             continue
         names = [_leg(prefix, name) for name in alternatives]
         if not any(name in params for name in names):
