@@ -45,13 +45,7 @@ PYTHON_FENCES = frozenset({"python", "py"})
 # Pages whose examples do not follow the convention yet, with the exception they fail with
 # today: such a failure is reported as xfail, any other failure fails. Each entry is a
 # reported problem in a page this harness does not own; remove it once the page is fixed.
-KNOWN_BROKEN: dict[str, tuple[type[BaseException], str]] = {
-    "README.md": (
-        RuntimeError,
-        "calls trio.run(main) at top level, which cannot run inside the test's own trio.run; "
-        "it should end with: if __name__ == '__main__': trio.run(main)",
-    ),
-}
+KNOWN_BROKEN: dict[str, tuple[type[BaseException], str]] = {}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 import contextlib
 
+import msgspec
+
 from trio_binance._credentials import (
     Credentials,
     CredentialsError,
@@ -33,7 +35,7 @@ from trio_binance._exceptions import (
     WafBlocked,
 )
 from trio_binance._session import PRODUCTION, TESTNET, Session, SessionStatistics, connect
-from trio_binance._transport import TrioWebsocketTransport
+from trio_binance._transport import TransportClosed, TrioWebsocketTransport
 from trio_binance._version import __version__
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "Session",
     "SessionClosed",
     "SessionStatistics",
+    "TransportClosed",
     "TrioWebsocketTransport",
     "Unauthorized",
     "WafBlocked",
@@ -72,9 +75,12 @@ __all__ = [
     "generate_rsa",
 ]
 
-# Public names say they live here, not in the private module that defines them.
+# Public names say they live here, not in the private module that defines them. Structs keep
+# their module: msgspec resolves their annotations there.
 for _name in __all__:
     _obj = globals()[_name]
+    if isinstance(_obj, type) and issubclass(_obj, msgspec.Struct):
+        continue
     if getattr(_obj, "__module__", "").startswith("trio_binance._"):
         with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "trio_binance"

@@ -17,6 +17,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from trio_binance._nursery import background_nursery
+from trio_binance.testing._config import (
+    ExchangeConfig,
+    account_config,
+    default_config,
+    symbol_config,
+)
 from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
@@ -29,8 +35,10 @@ from trio_binance.testing._faults import (
     Rule,
     Silent,
 )
+from trio_binance.testing._limits import BanPolicy, Limit, RateLimitConfig
 from trio_binance.testing._server import (
     ClientConnection,
+    DemoKeys,
     Lifecycle,
     LocalExchange,
     Request,
@@ -49,19 +57,27 @@ async def open_local_exchange(
 
 
 __all__ = [
+    "BanPolicy",
     "ClientConnection",
     "Delay",
+    "DemoKeys",
     "Drop",
+    "ExchangeConfig",
     "ExchangeError",
     "Fault",
     "FaultPlan",
     "Garbage",
     "Lifecycle",
+    "Limit",
     "LocalExchange",
     "Malformed",
+    "RateLimitConfig",
     "Reply",
     "Request",
     "Rule",
     "Silent",
+    "account_config",
+    "default_config",
     "open_local_exchange",
+    "symbol_config",
 ]
