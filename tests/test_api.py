@@ -599,9 +599,7 @@ def split_client_ids(method: str, params: dict[str, Any]) -> tuple[dict[str, Any
 
 # The local exchange asks userDataStream.subscribe for a timestamp, but the documented request
 # has no parameters at all (web-socket-api.md, "Subscribe to User Data Stream"): its bug.
-EXCHANGE_BUGS = {
-    "userDataStream.subscribe": "local exchange demands a timestamp the spec does not send",
-}
+EXCHANGE_BUGS: dict[str, str] = {}
 
 
 def with_known_bugs(calls: list[Call]) -> list[Any]:

@@ -282,14 +282,16 @@ def test_signer_stamps_at_send_time_and_omits_key_after_logon() -> None:
     signer = RequestSigner(
         HmacCredentials("k", HMAC_SECRET), clock, recv_window=Decimal("6000.346")
     )
-    first = signer.stamp({"symbol": "BTCUSDT"})
+    first = signer.stamp("order.place", {"symbol": "BTCUSDT"})
     now[0] += 3
-    second = signer.stamp({"symbol": "BTCUSDT"})
+    second = signer.stamp("order.place", {"symbol": "BTCUSDT"})
     assert second["timestamp"] == cast(int, first["timestamp"]) + 3000
     assert first["recvWindow"] == "6000.346"
     assert set(first) == {"symbol", "timestamp", "recvWindow", "apiKey", "signature"}
     signer.logged_on = True
-    assert set(signer.stamp({})) == {"timestamp", "recvWindow"}
+    assert set(signer.stamp("account.status", {})) == {"timestamp", "recvWindow"}
+    relogon = signer.stamp("session.logon", {})
+    assert {"apiKey", "signature"} <= set(relogon)
     assert "NhqPt" not in repr(signer)
 
 

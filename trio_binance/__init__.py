@@ -4,6 +4,7 @@ import contextlib
 
 import msgspec
 
+from trio_binance._api import CancelReplaceError, CancelReplaceFailed, CancelReplacePartiallyFailed
 from trio_binance._credentials import (
     Credentials,
     CredentialsError,
@@ -44,6 +45,9 @@ __all__ = [
     "ApiError",
     "BadRequest",
     "BinanceError",
+    "CancelReplaceError",
+    "CancelReplaceFailed",
+    "CancelReplacePartiallyFailed",
     "ConnectFailed",
     "Credentials",
     "CredentialsError",

@@ -17,6 +17,9 @@ from trio_binance._exceptions import InvalidParameter
 from trio_binance._params import WireParams, decimal_text
 
 DEFAULT_RECV_WINDOW = 5000
+# Requests that carry their own key and signature even on a logged-on connection:
+# re-logon ("Calling session.logon multiple times changes the current authenticated API key").
+ALWAYS_SIGNED = frozenset({"session.logon"})
 MAX_RECV_WINDOW = 60000  # "Timing security": maximum recvWindow is 60000 ms
 
 
@@ -55,12 +58,12 @@ class RequestSigner:
         state = "logged on" if self.logged_on else "signing each request"
         return f"<RequestSigner {self.credentials!r} {state}>"
 
-    def stamp(self, params: WireParams) -> WireParams:
+    def stamp(self, method: str, params: WireParams) -> WireParams:
         stamped = dict(params)
         stamped["timestamp"] = self.clock.timestamp()
         if "recvWindow" not in stamped and self.recv_window != DEFAULT_RECV_WINDOW:
             stamped["recvWindow"] = self.recv_window
-        if self.logged_on:
+        if self.logged_on and method not in ALWAYS_SIGNED:
             return stamped
         stamped["apiKey"] = self.credentials.api_key
         stamped["signature"] = self.credentials.sign_params(stamped)

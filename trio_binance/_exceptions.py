@@ -13,13 +13,17 @@
     │   └── ExecutionStatusUnknown      5xx, -1006 or -1007 (also an ApiError)
     └── ApiError                        the exchange answered with an error
         ├── BadRequest                  400: rejected, see .code / .msg
+        │   └── CancelReplaceFailed     400 -2022: neither half of a cancel-replace took effect
         ├── Unauthorized                401: API key revoked, session logged out
         ├── WafBlocked                  403: blocked by the web application firewall
-        ├── PartialSuccess              409: part of the request succeeded (cancelReplace)
+        ├── PartialSuccess              409: part of the request succeeded
+        │   └── CancelReplacePartiallyFailed   409 -2021: both halves decoded
         ├── RateLimited                 429: .retry_after (epoch ms) when given
         │   └── IpBanned                418: banned until .retry_after
         └── ExecutionStatusUnknown      5xx, -1006, -1007 (also an OutcomeUnknown)
 
+``CancelReplaceFailed`` and ``CancelReplacePartiallyFailed`` (defined with the typed API, both
+also ``CancelReplaceError``) carry the two halves of ``order.cancelReplace`` decoded.
 ``OutcomeUnknown`` errors carry the method and the parameters that were sent (signatures and
 keys removed) and the client order ids, so the caller can find out what happened instead of
 re-sending blindly. ``NotSent`` errors are the only transport failures that are always safe to
@@ -54,6 +58,8 @@ CLIENT_ID_PARAMS = (
     "origClientOrderId",
     "cancelNewClientOrderId",
     "newCancelClientOrderId",
+    "limitClientOrderId",
+    "stopClientOrderId",
 )
 
 

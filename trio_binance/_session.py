@@ -87,7 +87,7 @@ _SESSION_AUTH = frozenset({"session.logon", "session.logout"})
 class Signer(Protocol):
     """Adds ``timestamp``, ``apiKey`` and ``signature`` to a signed request's parameters."""
 
-    def stamp(self, params: WireParams) -> WireParams: ...
+    def stamp(self, method: str, params: WireParams) -> WireParams: ...
 
 
 class Governor(Protocol):
@@ -375,7 +375,7 @@ class Session(ApiMethods, UserDataMixin):
         params = call.params
         if call.signed:
             assert self._signer is not None
-            params = self._signer.stamp(params)
+            params = self._signer.stamp(call.method, params)
         return self._encoder.encode(call.id, call.method, params)
 
     # --- the receive task ----------------------------------------------------------------

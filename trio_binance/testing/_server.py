@@ -511,7 +511,11 @@ class LocalExchange:
         if security == "NONE":  # public, unknown (answered -1020 later), or session.logon
             return None, params
         authenticated = self._authenticator.authenticate(
-            params, security=security, session_key=connection.session_key, now_ms=now
+            params,
+            security=security,
+            session_key=connection.session_key,
+            now_ms=now,
+            signed=info is not None and info.signed,
         )
         return authenticated.key.account, authenticated.params
 
