@@ -1,0 +1,151 @@
+"""How many HMAC-signed ``order.place`` requests per second the local exchange answers.
+
+The exchange runs alone in a child process (one core); this process sends pre-signed
+``order.place`` frames over one pipelined connection (a window of requests in flight) and
+counts the replies. Two accounts alternate a BUY and a SELL at one price, so every other order
+trades: every request runs the signature check, the filters, the matching engine, the rate
+limiter and the user-data events, as in a real session. Target: >= 5,000 requests/s.
+
+    .venv/bin/python benchmarks/bench_exchange.py            # 5 runs of 20,000 requests
+    .venv/bin/python benchmarks/bench_exchange.py --requests 2000 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+import msgspec
+import trio
+import trio_websocket
+
+from trio_binance._credentials import HmacCredentials
+from trio_binance._params import canonical_params
+
+KEYS = {"alice": "benchHmacAlice", "bob": "benchHmacBob"}
+SECRET = "bench-secret-not-a-real-key-0123456789abcdef"
+UNLIMITED = 10**12
+
+
+async def serve() -> None:
+    """The child process: an exchange with limits lifted, printing its URL."""
+    from trio_binance.testing import Limit, LocalExchange, RateLimitConfig
+
+    limits = RateLimitConfig(
+        request_weight=(Limit("REQUEST_WEIGHT", "MINUTE", 1, UNLIMITED),),
+        orders=(Limit("ORDERS", "SECOND", 10, UNLIMITED), Limit("ORDERS", "DAY", 1, UNLIMITED)),
+    )
+    exchange = LocalExchange(limits=limits)
+    for account, api_key in KEYS.items():
+        exchange.keys.add(api_key, account, hmac_secret=SECRET)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(exchange.serve)
+        print(url, flush=True)
+
+
+def signed_frames(count: int) -> list[str]:
+    """Pre-signed frames: alice buys and bob sells at one price, turn about."""
+    signers = [HmacCredentials(KEYS["alice"], SECRET), HmacCredentials(KEYS["bob"], SECRET)]
+    encoder = msgspec.json.Encoder()
+    now = int(time.time() * 1000)
+    frames = []
+    for n in range(count):
+        signer = signers[n % 2]
+        params = canonical_params(
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY" if n % 2 == 0 else "SELL",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "price": "30000",
+                "quantity": "0.001",
+                "newClientOrderId": f"bench{n}",
+                "recvWindow": 60000,
+                "timestamp": now,
+                "apiKey": signer.api_key,
+            }
+        )
+        params["signature"] = signer.sign_params(params)
+        frames.append(encoder.encode({"id": n, "method": "order.place", "params": params}).decode())
+    return frames
+
+
+async def pipeline(url: str, frames: list[str], window: int) -> tuple[float, int]:
+    """Send ``frames`` keeping ``window`` in flight; seconds taken and errors seen."""
+    errors = 0
+    slots = trio.Semaphore(window)
+    async with trio_websocket.open_websocket_url(url, message_queue_size=window * 2) as ws:
+
+        async def send_all() -> None:
+            for frame in frames:
+                await slots.acquire()
+                await ws.send_message(frame)
+
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_all)
+            for _ in frames:
+                reply = msgspec.json.decode(await ws.get_message())
+                errors += reply.get("status") != 200
+                slots.release()
+        return trio.current_time() - start, errors
+
+
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--window", type=int, default=100)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        trio.run(serve)
+        return 0
+    rates, cpu_per_request = [], []
+    for _ in range(args.runs):
+        rate, cpu = one_run(args.requests, args.window)
+        rates.append(rate)
+        cpu_per_request.append(cpu)
+    print("| figure | median | min | max |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| requests/s | {statistics.median(rates):,.0f} | {min(rates):,.0f} | {max(rates):,.0f} |"
+    )
+    us = [c * 1e6 for c in cpu_per_request]
+    cpu_cells = f"{statistics.median(us):.0f} | {min(us):.0f} | {max(us):.0f}"
+    print(f"| exchange CPU per request (µs) | {cpu_cells} |")
+    print(f"\n{args.runs} runs of {args.requests:,} signed order.place, {args.window} in flight")
+    return 0
+
+
+def one_run(count: int, window: int) -> tuple[float, float]:
+    frames = signed_frames(count)
+    cpu_before = child_cpu_seconds()
+    server = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--serve"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        seconds, errors = trio.run(pipeline, url, frames, window)
+    finally:
+        server.terminate()
+        server.wait()
+    if errors:
+        raise SystemExit(f"{errors} requests failed; the benchmark would measure errors")
+    return count / seconds, (child_cpu_seconds() - cpu_before) / count
+
+
+if __name__ == "__main__":
+    sys.exit(main())
