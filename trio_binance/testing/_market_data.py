@@ -111,11 +111,12 @@ KLINE_INTERVALS: Mapping[str, int | None] = {
 Handler = Callable[["Request"], Any]
 
 
-def install_market_data(exchange: LocalExchange) -> None:
+def install_market_data(exchange: LocalExchange) -> MarketData:
     """Answer the public market data methods on ``exchange`` from its own activity."""
     market = MarketData(exchange)
     for method, handler in market.handlers().items():
         exchange.register(method, handler)
+    return market
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 import trio
@@ -49,6 +49,9 @@ from trio_binance.testing._faults import (
 )
 from trio_binance.testing._limits import RateLimitConfig, RateLimiter, RateLimitRejection
 from trio_binance.testing._trading import Outcome, TradingService
+
+if TYPE_CHECKING:
+    from trio_binance.testing._market_data import MarketData
 
 logger = logging.getLogger("trio_binance.testing")
 
@@ -280,6 +283,7 @@ class LocalExchange:
         self.register("session.status", self._session_status)
         self.register("session.logout", self._session_logout)
         self._register_trading()
+        self.market_data = self._install_market_data()
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -290,6 +294,12 @@ class LocalExchange:
     def handler(self, method: str) -> Handler | None:
         """The handler answering ``method``, e.g. to wrap it."""
         return self._handlers.get(method)
+
+    def _install_market_data(self) -> MarketData:
+        # Imported here: the market data module builds on this one.
+        from trio_binance.testing._market_data import install_market_data
+
+        return install_market_data(self)
 
     def _register_trading(self) -> None:
         trading = self.trading
