@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import trio_binance
-from trio_binance import BadRequest, IpBanned, RateLimited
+from trio_binance import BadRequest, InvalidParameter, IpBanned, RateLimited
 from trio_binance._governor import IpBanActive, RateGovernor, WouldExceedRateLimit
 from trio_binance._protocol import ResultResponse
 from trio_binance.models import OrderResult, RateLimit, RateLimitInterval, RateLimitType
@@ -462,3 +462,12 @@ def test_paced_requests_never_exceed_an_exchange_window(
     trio.run(scenario, clock=trio.testing.MockClock(autojump_threshold=0))
     assert sum(charged.values()) == sum(weight for _, weight in arrivals)
     assert max(charged.values(), default=0) <= LIMIT
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"policy": "sometimes"}, {"on_ban": "ignore"}, {"clock_margin_ms": -1}],
+)
+def test_bad_options_are_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(InvalidParameter):
+        RateGovernor(**options)

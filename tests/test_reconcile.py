@@ -17,6 +17,7 @@ import trio.testing
 import trio_binance
 from trio_binance import (
     ExecutionStatusUnknown,
+    InvalidParameter,
     IpBanned,
     NotSent,
     OutcomeUnknown,
@@ -499,3 +500,8 @@ async def test_a_closed_session_is_not_retried(
         pass
     with pytest.raises(SessionClosed):
         await request_with_retry(closed, "ping")
+
+
+async def test_attempts_must_allow_one_try(session: trio_binance.Session) -> None:
+    with pytest.raises(InvalidParameter):
+        await request_with_retry(session, "ping", attempts=0)

@@ -169,9 +169,11 @@ class GovernorStatistics(msgspec.Struct, frozen=True, gc=False):
 
 
 class _TrioEpochClock:
-    """Epoch milliseconds that move with trio's clock: the wall clock read once, then trio time.
+    """The default clock: the wall clock read once, then moved by trio's clock (epoch ms).
 
-    The default clock: under a mock clock it jumps with trio, so tests need no real time.
+    Following trio keeps waits and windows in one time base. Against the local exchange under
+    a mock clock, pass ``clock=exchange.now_ms`` instead: that mock clock may have jumped
+    between the moments the two clocks read the wall clock.
     """
 
     def __init__(self) -> None:

@@ -33,6 +33,7 @@ from trio_binance._exceptions import (
     ApiError,
     BinanceError,
     ExecutionStatusUnknown,
+    InvalidParameter,
     IpBanned,
     NotSent,
     OutcomeUnknown,
@@ -457,7 +458,7 @@ async def request_with_retry(
     session fails at once. ``signed`` defaults to what the method needs.
     """
     if attempts < 1:
-        raise ValueError("attempts must be at least 1")
+        raise InvalidParameter("attempts", "must be at least 1")
     read = is_idempotent_read(method)
     sign = is_signed(method) if signed is None else signed
     delay = RETRY_BACKOFF
