@@ -8,6 +8,14 @@ limiter and the user-data events, as in a real session. Target: >= 5,000 request
 
     .venv/bin/python benchmarks/bench_exchange.py            # 5 runs of 20,000 requests
     .venv/bin/python benchmarks/bench_exchange.py --requests 2000 --runs 1
+
+``--logic-only`` skips the WebSocket transport: it runs the exchange in this process and
+hands each decoded frame to the request pipeline directly, so the figure is the exchange
+logic alone (authentication, limits, filters, matching, events, encoding); ``--profile``
+does the same once under cProfile and prints the hottest functions.
+
+    .venv/bin/python benchmarks/bench_exchange.py --logic-only
+    .venv/bin/python benchmarks/bench_exchange.py --profile --requests 5000
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import trio
@@ -27,16 +36,16 @@ import trio_websocket
 
 from trio_binance._credentials import HmacCredentials
 from trio_binance._params import canonical_params
+from trio_binance._protocol import RequestDecoder, RequestFrame
+from trio_binance.testing import Limit, LocalExchange, RateLimitConfig
 
 KEYS = {"alice": "benchHmacAlice", "bob": "benchHmacBob"}
 SECRET = "bench-secret-not-a-real-key-0123456789abcdef"
 UNLIMITED = 10**12
 
 
-async def serve() -> None:
-    """The child process: an exchange with limits lifted, printing its URL."""
-    from trio_binance.testing import Limit, LocalExchange, RateLimitConfig
-
+def bench_exchange() -> LocalExchange:
+    """An exchange with rate limits lifted and the two benchmark accounts' keys."""
     limits = RateLimitConfig(
         request_weight=(Limit("REQUEST_WEIGHT", "MINUTE", 1, UNLIMITED),),
         orders=(Limit("ORDERS", "SECOND", 10, UNLIMITED), Limit("ORDERS", "DAY", 1, UNLIMITED)),
@@ -44,6 +53,12 @@ async def serve() -> None:
     exchange = LocalExchange(limits=limits)
     for account, api_key in KEYS.items():
         exchange.keys.add(api_key, account, hmac_secret=SECRET)
+    return exchange
+
+
+async def serve() -> None:
+    """The child process: the benchmark exchange, printing its URL."""
+    exchange = bench_exchange()
     async with trio.open_nursery() as nursery:
         url = await nursery.start(exchange.serve)
         print(url, flush=True)
@@ -97,6 +112,61 @@ async def pipeline(url: str, frames: list[str], window: int) -> tuple[float, int
         return trio.current_time() - start, errors
 
 
+class _LoopbackConnection:
+    """What the request pipeline reads of a connection, for the logic-only mode."""
+
+    id = 1
+    ip = "127.0.0.1"
+    session_key = None
+    return_rate_limits = True
+    drop_after_reply = False
+
+
+async def answer_in_process(frames: list[str]) -> tuple[float, int]:
+    """Decode and answer ``frames`` with no transport; seconds taken and errors seen."""
+    exchange = bench_exchange()
+    exchange.now_ms()  # fix the epoch, as serving does
+    decoder = RequestDecoder()
+    connection: Any = _LoopbackConnection()
+    errors = 0
+    start = time.perf_counter()
+    for text in frames:
+        frame = decoder.decode(text)
+        assert isinstance(frame, RequestFrame)
+        reply = exchange._answer(connection, frame, frame.method)
+        errors += b'"status":200' not in reply
+    return time.perf_counter() - start, errors
+
+
+def logic_only(count: int, runs: int) -> None:
+    rates = []
+    for _ in range(runs):
+        seconds, errors = trio.run(answer_in_process, signed_frames(count))
+        if errors:
+            raise SystemExit(f"{errors} requests failed; the benchmark would measure errors")
+        rates.append(count / seconds)
+    us = [1e6 / rate for rate in rates]
+    print("| figure (logic only, no transport) | median | min | max |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| requests/s | {statistics.median(rates):,.0f} | {min(rates):,.0f} | {max(rates):,.0f} |"
+    )
+    print(f"| µs per request | {statistics.median(us):.0f} | {min(us):.0f} | {max(us):.0f} |")
+    print(f"\n{runs} runs of {count:,} signed order.place, answered in process")
+
+
+def profile(count: int) -> None:
+    import cProfile
+    import pstats
+
+    frames = signed_frames(count)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    trio.run(answer_in_process, frames)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+
+
 def child_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -107,10 +177,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--window", type=int, default=100)
+    parser.add_argument("--logic-only", action="store_true", help="no transport, in process")
+    parser.add_argument("--profile", action="store_true", help="cProfile the logic-only mode")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         trio.run(serve)
+        return 0
+    if args.profile:
+        profile(args.requests)
+        return 0
+    if args.logic_only:
+        logic_only(args.requests, args.runs)
         return 0
     rates, cpu_per_request = [], []
     for _ in range(args.runs):
