@@ -372,10 +372,6 @@ async def test_a_malformed_known_event_raises_in_the_consumer_and_the_stream_goe
     assert got == [1, 2]
 
 
-@pytest.mark.xfail(
-    reason="needs Session._route_event to offer events no sink claims to "
-    "self._hold_unclaimed_event(subscription_id, event) (see _user_data.py)",
-)
 async def test_events_sent_before_the_subscribe_reply_are_not_lost(
     exchange: LocalExchange,
     session: Session,

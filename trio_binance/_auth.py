@@ -17,9 +17,10 @@ from trio_binance._exceptions import InvalidParameter
 from trio_binance._params import WireParams, decimal_text
 
 DEFAULT_RECV_WINDOW = 5000
-# Requests that carry their own key and signature even on a logged-on connection:
-# re-logon ("Calling session.logon multiple times changes the current authenticated API key").
-ALWAYS_SIGNED = frozenset({"session.logon"})
+# Requests that carry their own key and signature even on a logged-on connection: re-logon
+# ("Calling session.logon multiple times changes the current authenticated API key") and the
+# signature subscription, whose signature is its authorisation.
+ALWAYS_SIGNED = frozenset({"session.logon", "userDataStream.subscribe.signature"})
 MAX_RECV_WINDOW = 60000  # "Timing security": maximum recvWindow is 60000 ms
 
 

@@ -263,6 +263,11 @@ class Session(ApiMethods, UserDataMixin):
     # --- the exchange clock ----------------------------------------------------------------
 
     @property
+    def recv_window(self) -> int | str | None:
+        """The ``recvWindow`` signed requests carry (ms), or ``None`` without credentials."""
+        return self._signer.recv_window if isinstance(self._signer, RequestSigner) else None
+
+    @property
     def clock(self) -> ExchangeClock:
         """The session's estimate of the exchange clock (used for ``timestamp``)."""
         return self._clock
@@ -428,10 +433,10 @@ class Session(ApiMethods, UserDataMixin):
 
     def _route_event(self, frame: UserDataFrame) -> None:
         sink = self._subscriptions.get(frame.subscription_id)
-        if sink is None:
+        if sink is not None:
+            sink(frame.event)
+        elif not self._hold_unclaimed_event(frame.subscription_id, frame.event):
             logger.debug("event for unknown subscription %s dropped", frame.subscription_id)
-            return
-        sink(frame.event)
 
     def _route_connection_event(self, frame: ConnectionEvent) -> None:
         logger.info("connection event from the exchange: %s", frame.event_type)
@@ -577,6 +582,8 @@ async def connect(
     if logon is None:
         logon = credentials is not None and credentials.supports_logon
     async with background_nursery() as nursery:
+        if governor is not None and hasattr(governor, "acquire_connection"):
+            await governor.acquire_connection()  # connecting costs weight too ("IP limits")
         connection = await transport.open(nursery, url)
         session = Session(
             connection,

@@ -157,9 +157,9 @@ class Authenticator:
         self, params: Mapping[str, Any], security: str, session_key: ApiKey | None
     ) -> Authenticated:
         if session_key is None:
-            # "User Data Stream subscription" needs session.logon; the spec does not give the
-            # error, -1002 UNAUTHORIZED is the documented code that says what happened.
-            raise ExchangeError(400, -1002, "You are not authorized to execute this request.")
+            # "User Data Stream subscription" needs session.logon; the spec gives no error for
+            # a connection without one, so it is refused like any keyed request with no key.
+            raise _mandatory("apiKey")
         if session_key.revoked or security not in session_key.permissions:
             raise INVALID_KEY
         return Authenticated(session_key, dict(params))

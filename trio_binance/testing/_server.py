@@ -52,6 +52,7 @@ from trio_binance.testing._trading import Outcome, TradingService
 
 if TYPE_CHECKING:
     from trio_binance.testing._market_data import MarketData
+    from trio_binance.testing._user_streams import UserStreams
 
 logger = logging.getLogger("trio_binance.testing")
 
@@ -264,7 +265,7 @@ class LocalExchange:
         self.trading = TradingService(self.engine, random.Random(seed))
         self.demo_keys: dict[str, DemoKeys] = {}
         """Keys from :meth:`create_demo_keys`, by account (empty until it is called)."""
-        self.user_event_sinks: list[Callable[[str, dict[str, Any]], None]] = []
+        self.user_event_sinks: list[Callable[[str, dict[str, Any]], object]] = []
         """Where user-data events go: ``(account, event)``, in the order they happen."""
         self.faults = FaultPlan()
         self.requests_seen: Counter[str] = Counter()
@@ -284,6 +285,8 @@ class LocalExchange:
         self.register("session.logout", self._session_logout)
         self._register_trading()
         self.market_data = self._install_market_data()
+        self.user_streams = self._install_user_streams()
+        self.user_event_sinks.append(self.user_streams.publish)
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -294,6 +297,12 @@ class LocalExchange:
     def handler(self, method: str) -> Handler | None:
         """The handler answering ``method``, e.g. to wrap it."""
         return self._handlers.get(method)
+
+    def _install_user_streams(self) -> UserStreams:
+        # Imported here: the user-data module builds on this one.
+        from trio_binance.testing._user_streams import install_user_streams
+
+        return install_user_streams(self)
 
     def _install_market_data(self) -> MarketData:
         # Imported here: the market data module builds on this one.

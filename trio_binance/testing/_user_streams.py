@@ -253,9 +253,13 @@ class UserStreams:
 
 def install_user_streams(exchange: LocalExchange, **limits: int) -> UserStreams:
     """Serve the User Data Stream methods on ``exchange``; the :class:`UserStreams` to
-    publish with. Installing twice returns the first installation."""
+    publish with. Installing again returns the first installation, with any limits given.
+    ``LocalExchange`` installs it itself (``exchange.user_streams``)."""
     existing = getattr(exchange.handler("userDataStream.subscribe"), "__self__", None)
     if isinstance(existing, UserStreams):
+        # The exchange installs itself with the documented limits; a test may lower them.
+        existing.max_active = limits.get("max_active", existing.max_active)
+        existing.max_lifetime = limits.get("max_lifetime", existing.max_lifetime)
         return existing
     streams = UserStreams(exchange, **limits)
     exchange.register("userDataStream.subscribe", streams.subscribe)
@@ -265,7 +269,6 @@ def install_user_streams(exchange: LocalExchange, **limits: int) -> UserStreams:
     _wrap(exchange, "session.logout", streams.ending_logon_stream)
     for method in ("session.logon", "session.status", "session.logout"):
         _wrap(exchange, method, streams.with_stream_flag)
-    _authenticate_subscribe_by_session(exchange)
     return streams
 
 
@@ -273,29 +276,6 @@ def _wrap(exchange: LocalExchange, method: str, wrapper: Callable[[Handler], Han
     handler = exchange.handler(method)
     if handler is not None:
         exchange.register(method, wrapper(handler))
-
-
-def _authenticate_subscribe_by_session(exchange: LocalExchange) -> None:
-    """Let ``userDataStream.subscribe`` through on the session's key alone.
-
-    It is a USER_STREAM method with no parameters at all (no timestamp, no signature): the
-    logged-on key is its authorisation. The exchange's request pipeline checks a timestamp
-    for every keyed method, so until the pipeline itself treats unsigned USER_STREAM
-    methods this way, this instance's ``_authenticate`` is wrapped for that one method.
-    """
-    authenticate = exchange._authenticate
-
-    def by_session_key(
-        connection: ClientConnection, method: str, params: dict[str, Any], now: int
-    ) -> tuple[str | None, dict[str, Any]]:
-        if method != "userDataStream.subscribe":
-            return authenticate(connection, method, params, now)
-        key = connection.session_key
-        if key is not None and (key.revoked or "USER_STREAM" not in key.permissions):
-            raise ExchangeError(401, -2015, error_message(-2015))
-        return (key.account if key else None), params
-
-    exchange._authenticate = by_session_key  # type: ignore[method-assign]
 
 
 def _where(subscription: StreamSubscription) -> tuple[int, int]:
