@@ -37,7 +37,7 @@ from trio_binance._api import (
     CancelReplaceFailed,
     CancelReplacePartiallyFailed,
 )
-from trio_binance._client_ids import CLIENT_IDS_BY_METHOD
+from trio_binance._client_ids import CLIENT_IDS_BY_METHOD, check_client_id
 from trio_binance._credentials import Ed25519Credentials, generate_ed25519
 from trio_binance.models import (
     METHOD_RESULTS,
@@ -1039,9 +1039,14 @@ async def test_both_order_ids_may_be_given(api: Api) -> None:
     # order.cancel: "orderId is searched first, then the origClientOrderId from that result is
     # checked against that order" -- both together are allowed.
     await api.session.cancel_order(symbol="BTCUSDT", order_id=1, orig_client_order_id="abc")
-    assert api.recorder.received == [
-        ("order.cancel", {"symbol": "BTCUSDT", "orderId": 1, "origClientOrderId": "abc"})
-    ]
+    ((method, params),) = api.recorder.received
+    new_id = params.pop("newClientOrderId")  # generated: how an unknown cancel is found
+    assert (method, params) == (
+        "order.cancel",
+        {"symbol": "BTCUSDT", "orderId": 1, "origClientOrderId": "abc"},
+    )
+    assert isinstance(new_id, str)
+    check_client_id("newClientOrderId", new_id)
 
 
 # --- prices and quantities: exact text, never a float --------------------------------------

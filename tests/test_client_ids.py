@@ -122,7 +122,23 @@ def test_the_optional_below_leg_gets_an_id_only_when_it_is_sent() -> None:
     assert "pendingAboveClientOrderId" in without_below
 
 
-def test_methods_that_create_no_order_are_unchanged() -> None:
+def test_methods_that_change_no_order_are_unchanged() -> None:
     params = {"symbol": "BTCUSDT", "orderId": 1}
-    assert with_client_ids("order.cancel", params) == params
     assert with_client_ids("depth", params) == params
+    assert with_client_ids("order.status", params) == params
+
+
+@pytest.mark.parametrize("method", ["order.cancel", "orderList.cancel"])
+def test_cancels_get_a_new_client_id_to_be_found_by(method: str) -> None:
+    params = {"symbol": "BTCUSDT", "orderId": 1}
+    stamped = with_client_ids(method, params)
+    assert set(stamped) == {"symbol", "orderId", "newClientOrderId"}
+    assert (
+        with_client_ids(method, {**params, "newClientOrderId": "mine"})["newClientOrderId"]
+        == "mine"
+    )
+
+
+def test_cancel_replace_names_both_the_new_order_and_the_cancel() -> None:
+    stamped = with_client_ids("order.cancelReplace", {"symbol": "BTCUSDT", "cancelOrderId": 1})
+    assert {"newClientOrderId", "cancelNewClientOrderId"} <= set(stamped)

@@ -282,9 +282,20 @@ async def test_a_cancel_known_only_by_the_old_client_id(
 
     exchange.faults.server_error("order.cancel")
     error = await unknown_outcome(lambda: cancel_buy(session))
-    with pytest.raises(CannotReconcile, match="newClientOrderId"):
-        await reconcile(session, error)  # gone under the exchange's new id: which cancel?
+    found = await reconcile(session, error)  # gone, but found under the cancel's own new id
+    assert found.outcome == "executed"
     assert exchange.requests_seen["order.cancel"] == 2
+
+
+async def test_a_cancel_sent_without_a_new_client_id_cannot_be_told(
+    exchange: LocalExchange, session: trio_binance.Session, autojump_clock: trio.testing.MockClock
+) -> None:
+    await place_buy(session)
+    exchange.faults.server_error("order.cancel")
+    params = {"symbol": "BTCUSDT", "origClientOrderId": "buy-1"}  # the escape hatch adds no id
+    error = await unknown_outcome(lambda: session.request("order.cancel", params, signed=True))
+    with pytest.raises(CannotReconcile, match="newClientOrderId"):
+        await reconcile(session, error)  # gone under an id the exchange chose: which cancel?
 
 
 async def test_unknown_cancel_replace_reports_both_orders(

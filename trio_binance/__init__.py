@@ -4,6 +4,7 @@ import contextlib
 
 import msgspec
 
+from trio_binance._account_views import AssetBalance, BalancesView, OrderTracker, TrackedOrder
 from trio_binance._api import CancelReplaceError, CancelReplaceFailed, CancelReplacePartiallyFailed
 from trio_binance._credentials import (
     Credentials,
@@ -35,41 +36,86 @@ from trio_binance._exceptions import (
     Unauthorized,
     WafBlocked,
 )
+from trio_binance._governor import (
+    GovernorStatistics,
+    IpBanActive,
+    RateGovernor,
+    WouldExceedRateLimit,
+)
+from trio_binance._reconcile import (
+    CannotReconcile,
+    Reconciliation,
+    is_idempotent_read,
+    reconcile,
+    request_with_retry,
+)
 from trio_binance._session import PRODUCTION, TESTNET, Session, SessionStatistics, connect
 from trio_binance._transport import TransportClosed, TrioWebsocketTransport
+from trio_binance._user_data import (
+    SubscriptionActive,
+    SubscriptionIdsExhausted,
+    SubscriptionRefused,
+    TooManySubscriptions,
+    UserDataOverflow,
+    UserDataStream,
+    UserDataStreamEnded,
+    UserDataStreamLost,
+    UserDataStreamStatistics,
+    UserDataStreamTerminated,
+)
 from trio_binance._version import __version__
 
 __all__ = [
     "PRODUCTION",
     "TESTNET",
     "ApiError",
+    "AssetBalance",
     "BadRequest",
+    "BalancesView",
     "BinanceError",
     "CancelReplaceError",
     "CancelReplaceFailed",
     "CancelReplacePartiallyFailed",
+    "CannotReconcile",
     "ConnectFailed",
     "Credentials",
     "CredentialsError",
     "Ed25519Credentials",
     "ExecutionStatusUnknown",
+    "GovernorStatistics",
     "HmacCredentials",
     "InvalidParameter",
+    "IpBanActive",
     "IpBanned",
     "NotSent",
+    "OrderTracker",
     "OutcomeUnknown",
     "PartialSuccess",
     "ProtocolError",
+    "RateGovernor",
     "RateLimited",
+    "Reconciliation",
     "ResponseLost",
     "RsaCredentials",
     "Session",
     "SessionClosed",
     "SessionStatistics",
+    "SubscriptionActive",
+    "SubscriptionIdsExhausted",
+    "SubscriptionRefused",
+    "TooManySubscriptions",
+    "TrackedOrder",
     "TransportClosed",
     "TrioWebsocketTransport",
     "Unauthorized",
+    "UserDataOverflow",
+    "UserDataStream",
+    "UserDataStreamEnded",
+    "UserDataStreamLost",
+    "UserDataStreamStatistics",
+    "UserDataStreamTerminated",
     "WafBlocked",
+    "WouldExceedRateLimit",
     "__version__",
     "connect",
     "credentials_from_env",
@@ -77,6 +123,9 @@ __all__ = [
     "credentials_from_pem",
     "generate_ed25519",
     "generate_rsa",
+    "is_idempotent_read",
+    "reconcile",
+    "request_with_retry",
 ]
 
 # Public names say they live here, not in the private module that defines them. Structs keep

@@ -713,12 +713,9 @@ class ApiMethods:
         self._client_order_id_prefix = check_client_id_prefix(prefix)
 
     async def _call(self, method: str, result_type: type[T], /, **arguments: object) -> T:
-        params = checked_params(method, arguments)
-        return await self.request(method, params, result_type=result_type, signed=is_signed(method))
-
-    async def _place(self, method: str, result_type: type[T], /, **arguments: object) -> T:
-        """An order-creating call: checked, then given every client order id it lacks, so an
-        ``OutcomeUnknown`` error always names the orders to look up."""
+        """Every typed call: checked, then given every client order id it lacks (order
+        placing and cancelling methods), so an ``OutcomeUnknown`` error always names the
+        orders to look up."""
         params = checked_params(method, arguments)
         params = with_client_ids(method, params, self._client_order_id_prefix)
         return await self.request(method, params, result_type=result_type, signed=is_signed(method))
@@ -1091,7 +1088,7 @@ class ApiMethods:
         its ``type`` makes mandatory missing, ``quantity`` with ``quote_order_qty``, an
         amount that is not above zero or a malformed client order id.
         """
-        return await self._place(
+        return await self._call(
             "order.place",
             OrderResult,
             symbol=symbol,
@@ -1144,7 +1141,7 @@ class ApiMethods:
         Weight 1; 20 with compute_commission_rates; security TRADE. ``InvalidParameter`` as
         for :meth:`place_order`.
         """
-        return await self._place(
+        return await self._call(
             "order.test",
             TestOrderResult,
             symbol=symbol,
@@ -1234,7 +1231,7 @@ class ApiMethods:
         ``new_order_response`` decoded.
         """
         try:
-            return await self._place(
+            return await self._call(
                 "order.cancelReplace",
                 CancelReplaceResponse,
                 symbol=symbol,
@@ -1344,7 +1341,7 @@ class ApiMethods:
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._place(
+        return await self._call(
             "orderList.place",
             OrderListResult,
             symbol=symbol,
@@ -1410,7 +1407,7 @@ class ApiMethods:
         what its type makes mandatory (e.g. ``below_stop_price`` or ``below_trailing_delta``
         for a STOP_LOSS leg).
         """
-        return await self._place(
+        return await self._call(
             "orderList.place.oco",
             OrderListResult,
             symbol=symbol,
@@ -1487,7 +1484,7 @@ class ApiMethods:
         Weight 1 (0 when it succeeds); security TRADE. ``InvalidParameter`` for a working
         type other than LIMIT or LIMIT_MAKER, or a leg lacking what its type makes mandatory.
         """
-        return await self._place(
+        return await self._call(
             "orderList.place.oto",
             OrderListResult,
             symbol=symbol,
@@ -1576,7 +1573,7 @@ class ApiMethods:
         Weight 1 (0 when it succeeds); security TRADE. ``InvalidParameter`` as for
         :meth:`place_oto`.
         """
-        return await self._place(
+        return await self._call(
             "orderList.place.otoco",
             OrderListResult,
             symbol=symbol,
@@ -1664,7 +1661,7 @@ class ApiMethods:
         Weight 1 (0 when it succeeds); security TRADE. ``InvalidParameter`` as for
         :meth:`place_oto`.
         """
-        return await self._place(
+        return await self._call(
             "orderList.place.opo",
             OrderListResult,
             symbol=symbol,
@@ -1751,7 +1748,7 @@ class ApiMethods:
         Weight 1 (0 when it succeeds); security TRADE. ``InvalidParameter`` as for
         :meth:`place_oto`.
         """
-        return await self._place(
+        return await self._call(
             "orderList.place.opoco",
             OrderListResult,
             symbol=symbol,
@@ -1844,7 +1841,7 @@ class ApiMethods:
         Weight 1 (0 when it succeeds); security TRADE. ``InvalidParameter`` for a type other
         than LIMIT or MARKET, or a LIMIT order without ``price`` and ``time_in_force``.
         """
-        return await self._place(
+        return await self._call(
             "sor.order.place",
             list[OrderResult],
             symbol=symbol,
@@ -1885,7 +1882,7 @@ class ApiMethods:
         Weight 1; 20 with compute_commission_rates; security TRADE. ``InvalidParameter`` as
         for :meth:`place_sor_order`.
         """
-        return await self._place(
+        return await self._call(
             "sor.order.test",
             TestOrderResult,
             symbol=symbol,

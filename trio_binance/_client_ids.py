@@ -42,7 +42,10 @@ CLIENT_IDS_BY_METHOD: Mapping[str, tuple[tuple[str, str | None], ...]] = Mapping
     {
         "order.place": (("newClientOrderId", None),),
         "order.test": (("newClientOrderId", None),),
-        "order.cancelReplace": (("newClientOrderId", None),),
+        # Cancels get a new client id too: it is how an unknown-outcome cancel is found.
+        "order.cancel": (("newClientOrderId", None),),
+        "orderList.cancel": (("newClientOrderId", None),),
+        "order.cancelReplace": (("newClientOrderId", None), ("cancelNewClientOrderId", None)),
         "sor.order.place": (("newClientOrderId", None),),
         "sor.order.test": (("newClientOrderId", None),),
         "orderList.place": (

@@ -7,13 +7,19 @@
     ├── ProtocolError                   a frame that could not be understood
     ├── ConnectFailed                   the WebSocket handshake did not complete
     ├── NotSent                         the request never left: safe to retry
-    │   └── SessionClosed               the session is closed (or closing); .reason says why
+    │   ├── SessionClosed               the session is closed (or closing); .reason says why
+    │   ├── WouldExceedRateLimit        the governor's fail-fast policy refused it (_governor)
+    │   └── IpBanActive                 the IP is banned until .banned_until (_governor)
+    ├── UserDataStreamEnded             a user-data stream ended (_user_data): terminated by
+    │                                   the exchange, lost with the connection, or overflowed
+    ├── CannotReconcile (ValueError)    reconcile() cannot tell from a request (_reconcile)
     ├── OutcomeUnknown                  the request may or may not have been executed
     │   ├── ResponseLost                written, then the connection was lost
     │   └── ExecutionStatusUnknown      5xx, -1006 or -1007 (also an ApiError)
     └── ApiError                        the exchange answered with an error
         ├── BadRequest                  400: rejected, see .code / .msg
-        │   └── CancelReplaceFailed     400 -2022: neither half of a cancel-replace took effect
+        │   ├── CancelReplaceFailed     400 -2022: neither half of a cancel-replace took effect
+        │   └── SubscriptionRefused     a user-data subscription limit (_user_data)
         ├── Unauthorized                401: API key revoked, session logged out
         ├── WafBlocked                  403: blocked by the web application firewall
         ├── PartialSuccess              409: part of the request succeeded

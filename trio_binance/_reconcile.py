@@ -368,8 +368,7 @@ _PLANS: dict[str, Callable[[_Inquiry], Awaitable[Reconciliation]]] = {
 
 def _recv_window_ms(session: Session, params: Mapping[str, Any], given: Any) -> Decimal:
     """The recvWindow the request was sent with: given, in its params, the session's, or 5000."""
-    signer = getattr(session, "_signer", None)  # the lead may expose it as session.recv_window
-    for value in (given, params.get("recvWindow"), getattr(signer, "recv_window", None)):
+    for value in (given, params.get("recvWindow"), session.recv_window):
         if value is not None:
             try:
                 return Decimal(str(value))

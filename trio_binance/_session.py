@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
@@ -37,6 +37,7 @@ from trio_binance._exceptions import (
     ApiError,
     BinanceError,
     NotSent,
+    OutcomeUnknown,
     ProtocolError,
     ResponseLost,
     SessionClosed,
@@ -66,6 +67,9 @@ from trio_binance._transport import (
 )
 from trio_binance._user_data import UserDataMixin
 from trio_binance.models import RateLimit, ServerTime, SessionStatus
+
+if TYPE_CHECKING:
+    from trio_binance._reconcile import Reconciliation
 
 T = TypeVar("T")
 
@@ -259,6 +263,15 @@ class Session(ApiMethods, UserDataMixin):
     def _note_authentication(self, method: str) -> None:
         if isinstance(self._signer, RequestSigner) and method in _SESSION_AUTH:
             self._signer.logged_on = method == "session.logon"
+
+    async def reconcile(self, error: OutcomeUnknown) -> Reconciliation:
+        """Find out whether the request behind ``error`` was executed, never re-sending it.
+
+        See :func:`trio_binance.reconcile`; bound the wait with ``trio.fail_after``.
+        """
+        from trio_binance._reconcile import reconcile  # builds on the session
+
+        return await reconcile(self, error)
 
     # --- the exchange clock ----------------------------------------------------------------
 

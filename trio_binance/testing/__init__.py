@@ -36,6 +36,7 @@ from trio_binance.testing._faults import (
     Silent,
 )
 from trio_binance.testing._limits import BanPolicy, Limit, RateLimitConfig
+from trio_binance.testing._market_data import MarketData
 from trio_binance.testing._server import (
     ClientConnection,
     DemoKeys,
@@ -43,6 +44,7 @@ from trio_binance.testing._server import (
     LocalExchange,
     Request,
 )
+from trio_binance.testing._user_streams import StreamSubscription, UserStreams, install_user_streams
 
 
 @asynccontextmanager
@@ -71,13 +73,17 @@ __all__ = [
     "Limit",
     "LocalExchange",
     "Malformed",
+    "MarketData",
     "RateLimitConfig",
     "Reply",
     "Request",
     "Rule",
     "Silent",
+    "StreamSubscription",
+    "UserStreams",
     "account_config",
     "default_config",
+    "install_user_streams",
     "open_local_exchange",
     "symbol_config",
 ]
