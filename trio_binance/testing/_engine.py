@@ -17,12 +17,12 @@ Pure code: no I/O, no trio import; time comes in as ``now`` (ms) on every comman
 from __future__ import annotations
 
 import bisect
-import copy
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Context, Decimal
+from operator import attrgetter
 from typing import Any
 
 from trio_binance.testing._config import (
@@ -252,6 +252,17 @@ class Order:
     @property
     def is_working(self) -> bool:
         return self.working_time != -1
+
+    def snapshot(self) -> Order:
+        """A copy of the order as it is now (reports keep these).
+
+        Several per request: ``Order(*fields)`` is about 5x faster than ``copy.copy``, which
+        goes through ``__reduce_ex__`` for a slotted class.
+        """
+        return Order(*_order_fields(self))
+
+
+_order_fields = attrgetter(*(item.name for item in fields(Order)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -873,7 +884,7 @@ class Exchange:
         _mark_working(order, fx.now)
         self._report(order, Execution.NEW, fx)
         self._go_live(order, fx)
-        placed = copy.copy(order)  # as placed: before any stop it set off runs
+        placed = order.snapshot()  # as placed: before any stop it set off runs
         self._settle(state, fx)
         return placed
 
@@ -1040,7 +1051,7 @@ class Exchange:
         fx.records.append(
             ExecutionRecord(
                 order.account_id,
-                copy.copy(order),
+                order.snapshot(),
                 execution_type,
                 execution_id,
                 fx.now,
@@ -1547,7 +1558,7 @@ class Exchange:
         for order in orders:
             if order.is_open:
                 self._go_live(order, fx)
-        placed = PlacedList(order_list.view(), tuple(copy.copy(o) for o in orders))
+        placed = PlacedList(order_list.view(), tuple(o.snapshot() for o in orders))
         self._settle(state, fx)
         return placed
 
@@ -1594,7 +1605,7 @@ class Exchange:
         self._go_live(working_order, fx)
         # As placed: pending orders still PENDING_NEW even if the working order filled
         # (web-socket-api.md, orderList.place.oto notes).
-        placed = PlacedList(order_list.view(), tuple(copy.copy(o) for o in orders))
+        placed = PlacedList(order_list.view(), tuple(o.snapshot() for o in orders))
         self._settle(state, fx)
         return placed
 
@@ -1771,7 +1782,7 @@ class Exchange:
             if leg.is_open:
                 self._retire(leg, Status.CANCELED, fx)
                 self._report(leg, Execution.CANCELED, fx, orig_client_order_id=original)
-            reports.append(CanceledOrder(original, copy.copy(leg)))
+            reports.append(CanceledOrder(original, leg.snapshot()))
         order_list.list_status_type = "ALL_DONE"
         order_list.list_order_status = "ALL_DONE"
         order_list.transaction_time = fx.now
@@ -1808,7 +1819,7 @@ class Exchange:
             original = order.client_order_id
             self._retire(order, Status.CANCELED, fx)
             self._report(order, Execution.CANCELED, fx, orig_client_order_id=original)
-            results.append(CanceledOrder(original, copy.copy(order)))
+            results.append(CanceledOrder(original, order.snapshot()))
         self._settle(state, fx)
         return results
 
@@ -1872,7 +1883,7 @@ class Exchange:
         if order.status not in OPEN_STATUSES:  # amended down to what already traded
             self._on_order_ended(order, fx)
         self._settle(state, fx)
-        return AmendResult(copy.copy(order), original, execution_id, list_view)
+        return AmendResult(order.snapshot(), original, execution_id, list_view)
 
     def _amend_one(
         self,
