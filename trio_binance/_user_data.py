@@ -509,11 +509,13 @@ class UserDataMixin:
         method, api_key, signing = self._subscription_plan(credentials)
         registry = self._user_data()
         registry.reserve(api_key, method)
+        subscribed = False
         try:
             subscription = await self._subscribe(method, signing)
-        except BaseException:
-            registry.release(api_key)
-            raise
+            subscribed = True
+        finally:
+            if not subscribed:  # refused, failed or cancelled: give the reservation back
+                registry.release(api_key)
         stream = UserDataStream(subscription.subscription_id, method, buffer_size)
         registry.activate(stream)
         self.add_subscription(stream.subscription_id, stream._deliver)
