@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from trio_binance._weights import (
@@ -66,8 +67,10 @@ class Limit:
     interval_num: int
     limit: int
 
-    @property
+    @cached_property
     def window_ms(self) -> int:
+        # Asked several times per request; cached_property writes the instance __dict__
+        # directly, so it works on this frozen dataclass.
         return _INTERVAL_MS[self.interval] * self.interval_num
 
     def window_start(self, now_ms: int) -> int:
@@ -94,7 +97,14 @@ class Limit:
 
     def entry(self, count: int) -> dict[str, Any]:
         """This limit as a response's ``rateLimits`` entry, field order as in the spec."""
-        return {**self.describe(), "count": count}
+        # Spelled out rather than {**describe(), ...}: built for every response.
+        return {
+            "rateLimitType": self.rate_limit_type,
+            "interval": self.interval,
+            "intervalNum": self.interval_num,
+            "limit": self.limit,
+            "count": count,
+        }
 
 
 # Binance's defaults ("exchangeInfo" example, CHANGELOG 2023-08-25).
@@ -226,7 +236,9 @@ class _Meter:
         "If you exhaust a longer interval, you will have to wait for that interval to reset."
         """
         over = [c.limit for c in self._counters if c.count_at(now_ms) + amount > c.limit.limit]
-        return max(over, key=lambda limit: limit.window_end(now_ms), default=None)
+        if not over:
+            return None
+        return max(over, key=lambda limit: limit.window_end(now_ms))
 
     def add(self, at_ms: int, amount: int) -> None:
         for counter in self._counters:
@@ -398,7 +410,7 @@ class RateLimiter:
     ) -> RateLimitRejection | None:
         if account is None or orders == 0:
             return None
-        meter = self._accounts.setdefault(account, _Meter(self.config.orders))
+        meter = self._account_meter(account)
         # A refused order is not counted, so an exhausted DAY limit also stops the 10 s count
         # (CHANGELOG 2025-04-07).
         limit = meter.violated(now_ms, orders)
@@ -407,10 +419,16 @@ class RateLimiter:
         meter.add(now_ms, orders)
         return None
 
+    def _account_meter(self, account: str) -> _Meter:
+        meter = self._accounts.get(account)
+        if meter is None:
+            meter = self._accounts[account] = _Meter(self.config.orders)
+        return meter
+
     def _reconcile_orders(self, admission: Admission, placed: int) -> None:
         if admission.account is None or placed == admission.orders:
             return
-        meter = self._accounts.setdefault(admission.account, _Meter(self.config.orders))
+        meter = self._account_meter(admission.account)
         if placed > admission.orders:
             meter.add(admission.at_ms, placed - admission.orders)
         else:
