@@ -21,6 +21,7 @@ from trio_binance.testing._errors import ExchangeError
 ALL_PERMISSIONS = frozenset({"TRADE", "USER_DATA", "USER_STREAM"})
 # Parameters the authentication layer consumes; method handlers never see them.
 AUTH_PARAMS = ("apiKey", "signature", "timestamp", "recvWindow")
+_AUTH_PARAM_SET = frozenset(AUTH_PARAMS)
 DEFAULT_RECV_WINDOW_MS = Decimal(5000)
 MAX_RECV_WINDOW_MS = Decimal(60000)
 AHEAD_TOLERANCE_MS = 1000
@@ -150,7 +151,7 @@ class Authenticator:
             self._check_signature(key, params)
         if key.revoked or security not in key.permissions:
             raise INVALID_KEY
-        rest = {name: value for name, value in params.items() if name not in AUTH_PARAMS}
+        rest = {name: value for name, value in params.items() if name not in _AUTH_PARAM_SET}
         return Authenticated(key, rest)
 
     def _session_only(
@@ -194,10 +195,9 @@ class Authenticator:
         signature = params.get("signature")
         if signature is None:
             raise _mandatory("signature")
+        names = sorted(params)
         payload = "&".join(
-            f"{name}={_received_text(params[name])}"
-            for name in sorted(params)
-            if name != "signature"
+            [f"{name}={_received_text(params[name])}" for name in names if name != "signature"]
         )
         if not verify_signature(key.verifying_key, payload, signature):
             raise ExchangeError(400, -1022, "Signature for this request is not valid.")
@@ -217,6 +217,8 @@ class Authenticator:
 
 
 def _received_text(value: Any) -> str:
+    if type(value) is str:  # most parameters: the text is the value (hot: every signed request)
+        return value
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str | int | bool | list):
@@ -224,7 +226,9 @@ def _received_text(value: Any) -> str:
     return str(value)
 
 
-def _timestamp_ms(value: object) -> Decimal:
+def _timestamp_ms(value: object) -> Decimal | int:
+    if type(value) is int and value <= MICROSECOND_THRESHOLD:
+        return value  # milliseconds, as nearly every client sends them: no Decimal needed
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise _mandatory("timestamp")
     try:
@@ -234,9 +238,11 @@ def _timestamp_ms(value: object) -> Decimal:
     return Decimal(stamp) / 1000 if stamp > MICROSECOND_THRESHOLD else Decimal(stamp)
 
 
-def _recv_window_ms(value: object) -> Decimal:
+def _recv_window_ms(value: object) -> Decimal | int:
     if value is None:
         return DEFAULT_RECV_WINDOW_MS
+    if type(value) is int and 0 < value <= MAX_RECV_WINDOW_MS:
+        return value  # the usual whole milliseconds: no Decimal needed
     try:
         window = Decimal(str(value))
     except InvalidOperation:
