@@ -215,10 +215,14 @@ class Params:
         values: Sequence[str],
         *,
         required: bool = False,
-        error: ExchangeError | None = None,
+        error: ExchangeError | Callable[[], ExchangeError] | None = None,
     ) -> str | None:
+        """One of ``values``; else ``error`` (or a function making it: hot paths make the
+        error only when it is raised), by default -1100."""
         value = self.text(name, required=required)
         if value is not None and value not in values:
+            if callable(error):
+                raise error()
             raise error or illegal(name, ", ".join(values))
         return value
 
@@ -252,6 +256,11 @@ class LegNames:
     strategy_type: str
     peg: tuple[str, ...]
     quote_order_qty: str | None = None
+    renamed: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    """:meth:`renames`, made once: every order read carries it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "renamed", self.renames())
 
     def all(self) -> list[str]:
         names = [
@@ -800,15 +809,16 @@ class TradingService:
         """One order (or order-list leg) from ``p``, checked against its type's table."""
         if order_type is None:
             assert names.type is not None
+            type_name = names.type
             order_type = p.choice(
-                names.type, types, required=True, error=_bad_type(names.type, types)
+                type_name, types, required=True, error=lambda: _bad_type(type_name, types)
             )
             assert order_type is not None
         side = p.choice(
             names.side,
             ("BUY", "SELL"),
             required=True,
-            error=ExchangeError(400, -1117, "Invalid side."),
+            error=_invalid_side,
         )
         assert side is not None
         time_in_force = None
@@ -816,7 +826,7 @@ class TradingService:
             time_in_force = p.choice(
                 names.time_in_force,
                 ("GTC", "IOC", "FOK"),
-                error=ExchangeError(400, -1115, "Invalid timeInForce."),
+                error=_invalid_time_in_force,
             )
         request = OrderRequest(
             symbol=symbol,
@@ -831,10 +841,8 @@ class TradingService:
             iceberg_qty=p.decimal(names.iceberg_qty),
             strategy_id=p.integer(names.strategy_id),
             strategy_type=p.integer(names.strategy_type),
-            stp_mode=p.choice(
-                "selfTradePreventionMode", STP_MODES, error=invalid("selfTradePreventionMode")
-            ),
-            param_names=names.renames(),
+            stp_mode=p.choice("selfTradePreventionMode", STP_MODES, error=_invalid_stp_mode),
+            param_names=names.renamed,
         )
         trailing = p.integer(names.trailing_delta) if names.trailing_delta else None
         _check_order_fields(p, request, names, trailing)
@@ -859,9 +867,11 @@ class TradingService:
         default = "FULL" if request.type in ("LIMIT", "MARKET") else "ACK"
         return request, self._read_response_type(p, default)
 
+    _PLACE_ALLOWED = frozenset(_PLACE_PARAMS)
+
     def order_place(self, account_id: str, params: Mapping[str, Any], now_ms: int) -> Outcome:
         """order.place."""
-        p = Params(params, self._PLACE_PARAMS)
+        p = Params(params, self._PLACE_ALLOWED)
         request, response_type = self._read_new_order(p)
         p.finish()
         fx = Effects(now_ms)
@@ -1530,6 +1540,18 @@ _OCO_ABOVE_TYPES = (
 )
 # The documented examples also use LIMIT_MAKER below (buy OCOs need it there).
 _OCO_BELOW_TYPES = _OCO_ABOVE_TYPES
+
+
+def _invalid_side() -> ExchangeError:
+    return ExchangeError(400, -1117, "Invalid side.")
+
+
+def _invalid_time_in_force() -> ExchangeError:
+    return ExchangeError(400, -1115, "Invalid timeInForce.")
+
+
+def _invalid_stp_mode() -> ExchangeError:
+    return invalid("selfTradePreventionMode")
 
 
 def _bad_type(name: str, types: Sequence[str]) -> ExchangeError:
