@@ -387,18 +387,27 @@ _FIXED_CACHE_SIZE = 10_000
 _fixed_texts: dict[int, dict[Decimal | None, str]] = {}
 
 
-def fixed(value: Decimal | None, places: int) -> str:
-    """Binance's decimal text: fixed ``places`` decimals (a missing value is zero)."""
+def _texts_at(places: int) -> dict[Decimal | None, str]:
     texts = _fixed_texts.get(places)
     if texts is None:
         texts = _fixed_texts[places] = {}
+    return texts
+
+
+def fixed(value: Decimal | None, places: int) -> str:
+    """Binance's decimal text: fixed ``places`` decimals (a missing value is zero)."""
+    texts = _texts_at(places)
     text = texts.get(value)
     if text is None:
         if len(texts) >= _FIXED_CACHE_SIZE:  # bounded: a long session meets many values
             texts.clear()
-        quantum = Decimal(1).scaleb(-places)
-        text = texts[value] = format((value or Decimal(0)).quantize(quantum), "f")
+        text = texts[value] = _fixed_text(value, places)
     return text
+
+
+def _fixed_text(value: Decimal | None, places: int) -> str:
+    """:func:`fixed` without remembering: for values that rarely repeat (balances)."""
+    return format((value or Decimal(0)).quantize(Decimal(1).scaleb(-places)), "f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,15 +415,28 @@ class Formats:
     """How one symbol writes prices, quantities and amounts."""
 
     config: SymbolConfig
+    # fixed()'s remembered texts at this symbol's precisions, looked up directly: an
+    # execution report writes ~14 values, and this saves a call on each.
+    _prices: dict[Decimal | None, str] = field(init=False, repr=False, compare=False)
+    _qtys: dict[Decimal | None, str] = field(init=False, repr=False, compare=False)
+    _quotes: dict[Decimal | None, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_prices", _texts_at(self.config.quote_precision))
+        object.__setattr__(self, "_qtys", _texts_at(self.config.base_asset_precision))
+        object.__setattr__(self, "_quotes", _texts_at(self.config.quote_asset_precision))
 
     def price(self, value: Decimal | None) -> str:
-        return fixed(value, self.config.quote_precision)
+        text = self._prices.get(value)
+        return fixed(value, self.config.quote_precision) if text is None else text
 
     def qty(self, value: Decimal | None) -> str:
-        return fixed(value, self.config.base_asset_precision)
+        text = self._qtys.get(value)
+        return fixed(value, self.config.base_asset_precision) if text is None else text
 
     def quote(self, value: Decimal | None) -> str:
-        return fixed(value, self.config.quote_asset_precision)
+        text = self._quotes.get(value)
+        return fixed(value, self.config.quote_asset_precision) if text is None else text
 
     def commission(self, value: Decimal, asset: str) -> str:
         config = self.config
@@ -671,7 +693,8 @@ def list_status_event(record: ListStatusRecord) -> JsonDict:
 
 
 def _balance_text(value: Decimal) -> str:
-    return fixed(value, 8)
+    # Not remembered: balances change with every trade, they would only crowd the cache.
+    return _fixed_text(value, 8)
 
 
 # --- the facade ----------------------------------------------------------------------------
@@ -689,6 +712,7 @@ class TradingService:
     def __init__(self, exchange: Exchange, rng: random.Random) -> None:
         self.exchange = exchange
         self._rng = rng
+        self._formats_by_symbol: dict[str, Formats] = {}
         self._handlers: Mapping[str, Handler] = {
             "order.place": self.order_place,
             "order.test": self.order_test,
@@ -727,7 +751,11 @@ class TradingService:
         return "".join(self._rng.choices(_ALPHANUMERIC, k=22))
 
     def _formats(self, symbol: str) -> Formats:
-        return Formats(self.exchange.symbol(symbol).config)
+        config = self.exchange.symbol(symbol).config
+        fmt = self._formats_by_symbol.get(symbol)
+        if fmt is None or fmt.config is not config:  # made once per symbol (several per order)
+            fmt = self._formats_by_symbol[symbol] = Formats(config)
+        return fmt
 
     def _outcome(self, result: Any, fx: Effects, orders_placed: int = 0) -> Outcome:
         return Outcome(result, self._events(fx), orders_placed, self.exchange.market_changes(fx))
@@ -762,14 +790,11 @@ class TradingService:
 
     def _account_position(self, account_id: str, assets: Iterable[str], now: int) -> JsonDict:
         account = self.exchange.account(account_id)
-        balances = [
-            {
-                "a": asset,
-                "f": _balance_text(account.balance(asset).free),
-                "l": _balance_text(account.balance(asset).locked),
-            }
-            for asset in assets
-        ]
+        balances = []
+        for asset in assets:
+            balance = account.balance(asset)
+            free, locked = _balance_text(balance.free), _balance_text(balance.locked)
+            balances.append({"a": asset, "f": free, "l": locked})
         return {"e": "outboundAccountPosition", "E": now, "u": account.update_time, "B": balances}
 
     def _symbol(self, p: Params, *, required: bool = True) -> str | None:
