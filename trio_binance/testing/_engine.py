@@ -36,11 +36,13 @@ from trio_binance.testing._filters import (
     ALGO_TYPES,
     MARKET_TYPES,
     FilterContext,
+    FilterPlan,
     OpenCounts,
     OrderShape,
     Rejection,
     amend_rejection,
-    filter_rejection,
+    filter_plan,
+    first_failure,
     precision_rejection,
 )
 
@@ -615,6 +617,7 @@ class SymbolState:
         self.stops: list[Order] = []
         self.trades: deque[PublicTrade] = deque(maxlen=history_limit)
         self.totals = TradeTotals(history_limit)
+        self.filter_plan: FilterPlan | None = None
         self.last_price: Decimal | None = None
         self.last_update_id = 0
         self.next_order_id = 1
@@ -791,17 +794,25 @@ class Exchange:
         account = self.account(account_id)
         state = self.symbol(request.symbol)
         config = state.config
-        names = dict(request.param_names)
         shape = request.shape()
-        rejection = precision_rejection(config, shape, names)
-        if rejection is None:
+        rejection = precision_rejection(config, shape)
+        if rejection is not None:  # again, naming the parameter as the request did
+            rejection = precision_rejection(config, shape, dict(request.param_names))
+        else:
             context = self._filter_context(
                 account, state, request, now, new_orders=new_orders, new_lists=new_lists
             )
-            rejection = filter_rejection(config, shape, context, self.config.exchange_filters)
+            rejection = first_failure(self._filter_plan(state), shape, context)
         if rejection is not None:
             raise from_rejection(rejection)
         self._check_symbol_allows(account, config, request)
+
+    def _filter_plan(self, state: SymbolState) -> FilterPlan:
+        """The symbol's filters then the exchange's, with their checks (made once: configs
+        are fixed for the exchange's life)."""
+        if state.filter_plan is None:
+            state.filter_plan = filter_plan(state.config, self.config.exchange_filters)
+        return state.filter_plan
 
     def _check_symbol_allows(
         self, account: AccountState, config: SymbolConfig, request: OrderRequest

@@ -140,9 +140,26 @@ def filter_rejection(
     exchange_filters: tuple[ExchangeFilter, ...] = (),
 ) -> Rejection | None:
     """The first filter ``shape`` fails, in the symbol's filter order, then exchange filters."""
-    for item in (*symbol.filters, *exchange_filters):
-        check = _CHECKS.get(type(item))
-        if check is not None and not check(item, shape, context):
+    return first_failure(filter_plan(symbol, exchange_filters), shape, context)
+
+
+FilterPlan = tuple[tuple[Any, Callable[[Any, OrderShape, FilterContext], bool]], ...]
+"""Each filter with its check, in the order they apply."""
+
+
+def filter_plan(
+    symbol: SymbolConfig, exchange_filters: tuple[ExchangeFilter, ...] = ()
+) -> FilterPlan:
+    """The checks :func:`filter_rejection` runs; the engine keeps one per symbol, as every
+    order runs them all."""
+    items = (*symbol.filters, *exchange_filters)
+    return tuple((item, _CHECKS[type(item)]) for item in items if type(item) in _CHECKS)
+
+
+def first_failure(plan: FilterPlan, shape: OrderShape, context: FilterContext) -> Rejection | None:
+    """The first filter of ``plan`` that ``shape`` fails."""
+    for item, check in plan:
+        if not check(item, shape, context):
             return Rejection(FILTER_FAILURE, f"Filter failure: {item.filter_type}")
     return None
 
