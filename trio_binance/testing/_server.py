@@ -159,6 +159,18 @@ class ClientConnection:
         """Queue a text frame for the client, waiting for room in the queue."""
         await self.send_raw(frame.decode() if isinstance(frame, bytes) else frame)
 
+    async def send_reply(self, frame: bytes) -> None:
+        """:meth:`send` for the request loop's replies, with no trip through trio's scheduler
+        when the queue has room (nearly always): that trip cost ~10 µs per request, and the
+        loop already yields at every ``get_message``. A full queue still waits."""
+        text = frame.decode()
+        try:
+            self._outbox_in.send_nowait(text)
+        except trio.WouldBlock:
+            await self.send_raw(text)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            logger.debug("connection %s: frame not queued, already closed", self.id)
+
     async def send_raw(self, frame: str | bytes | _CloseFrame) -> None:
         """Queue exactly ``frame``: ``bytes`` go out as a binary frame (for garbage tests)."""
         try:
@@ -446,7 +458,7 @@ class LocalExchange:
         await self._revoke_if_needed(connection)
         fault = self.faults.take(method, connection.id)
         if fault is None:
-            await connection.send(self._answer(connection, frame, method))
+            await connection.send_reply(self._answer(connection, frame, method))
             if connection.drop_after_reply:  # a banned IP is disconnected ("IP limits")
                 await connection.drop(close_frame=True, code=1008, reason="IP banned")
         else:
