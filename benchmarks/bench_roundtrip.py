@@ -28,8 +28,9 @@ Measured in the same process and run, the clients taking turns to cancel drift:
   bare" is the median of the runs' own ratios.
 
 ``--server inproc`` runs the exchange in the client's event loop (one core for both);
-``--server subprocess`` runs it in a child process (this script with ``--serve``), so client
-and server have a core each on a 2-core machine. CPU time per request is reported for the
+``--server subprocess`` runs it in a child process (this script with ``--serve``), client and
+server pinned to a CPU each (``--pin separate``; ``same`` pins both to one CPU, ``none`` lets
+the OS place them). CPU time per request is reported for the
 client's process and for a child-process server. ``--profile ours`` (or ``bare``) runs one
 client under cProfile against a child-process server and prints where its time goes.
 """
@@ -56,7 +57,6 @@ from _common import (
     REPO_ROOT,
     add_output_arguments,
     describe_machine,
-    fmt_ratio,
     median,
     percentile,
     print_table,
@@ -276,17 +276,18 @@ async def measure_setup(
 def summarise(runs: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
     """Medians over runs; differences and ratios against bare are taken run by run."""
     bare = runs[Bare.name]
-    vs_bare: dict[str, dict[str, float]] = {}
+    vs_bare: dict[str, dict[str, Any]] = {}
     for name, series in runs.items():
         if name == Bare.name:
             continue
-        p50 = zip(series["p50_us"], bare["p50_us"], strict=True)
-        p99 = zip(series["p99_us"], bare["p99_us"], strict=True)
-        rps = zip(series["rps"], bare["rps"], strict=True)
+        p50 = [o - b for o, b in zip(series["p50_us"], bare["p50_us"], strict=True)]
+        p99 = [o - b for o, b in zip(series["p99_us"], bare["p99_us"], strict=True)]
+        rps = [o / b for o, b in zip(series["rps"], bare["rps"], strict=True)]
         vs_bare[name] = {
-            "p50_extra_us": median(o - b for o, b in p50),
-            "p99_extra_us": median(o - b for o, b in p99),
-            "throughput_ratio": median(o / b for o, b in rps),
+            "p50_extra_us": median(p50),
+            "p99_extra_us": median(p99),
+            "throughput_ratio": median(rps),
+            "runs": {"p50_extra_us": p50, "p99_extra_us": p99, "throughput_ratio": rps},
         }
     return {
         "runs": runs,
@@ -324,6 +325,7 @@ def run_subprocess(
     ) as server:
         assert server.stdin is not None
         assert server.stdout is not None
+        unpin = pin_cpus(args.pin, server.pid)
         try:
             url = server.stdout.readline().strip()
             if not url.startswith("ws://"):
@@ -332,12 +334,37 @@ def run_subprocess(
                 return trio.run(measure_setup, url, args, server.pid)
             return trio.run(body, url, server.pid)
         finally:
+            unpin()
             server.stdin.close()  # the server exits at end of input
             try:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+def pin_cpus(mode: str, server_pid: int) -> Callable[[], None]:
+    """Pin this process and the server to CPUs; returns what undoes it for this process.
+
+    ``separate``: a CPU each. ``same``: both on one CPU. ``none``: the OS decides, which on a
+    2-CPU VM flips between the two placements from run to run (and the figures with it).
+    """
+    if mode == "none" or not hasattr(os, "sched_setaffinity"):
+        return lambda: None
+    mine = os.sched_getaffinity(0)
+    cpus = sorted(mine)
+    if mode == "separate" and len(cpus) < 2:
+        return lambda: None
+    os.sched_setaffinity(0, {cpus[0]})
+    os.sched_setaffinity(server_pid, {cpus[1] if mode == "separate" else cpus[0]})
+    return lambda: os.sched_setaffinity(0, mine)
+
+
+def child_setup_name(pin: str) -> str:
+    return {
+        "separate": "child process, own CPU",
+        "same": "child process, same CPU",
+    }.get(pin, "child process, unpinned")
 
 
 async def serve() -> None:
@@ -400,11 +427,12 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
                     name,
                     f"{figures['p50_us']:.1f}",
                     f"{figures['p99_us']:.1f}",
-                    f"{versus['p50_extra_us']:+.1f}" if versus else "",
+                    _with_range(versus, "p50_extra_us", "{:+.1f}") if versus else "",
                     target,
                 ]
             )
-    header = ["server", "client", "p50", "p99", "p50 - bare", f"<= +{TARGET_P50_EXTRA_US:.0f}"]
+    header = ["server", "client", "p50", "p99", "p50 - bare (runs)"]
+    header.append(f"<= +{TARGET_P50_EXTRA_US:.0f}")
     print_table(header, rows)
 
     print(
@@ -425,19 +453,26 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
                     setup,
                     name,
                     f"{figures['rps']:,.0f}",
-                    fmt_ratio(versus["throughput_ratio"]) if versus else "",
+                    _with_range(versus, "throughput_ratio", "{:.2f}x") if versus else "",
                     target,
                     _cpu(figures["cpu_us"]),
                     _cpu(figures["server_cpu_us"]),
                 ]
             )
-    header = ["server", "client", "requests/s", "vs bare", f">= {TARGET_THROUGHPUT_RATIO}x"]
+    header = ["server", "client", "requests/s", "vs bare (runs)", f">= {TARGET_THROUGHPUT_RATIO}x"]
     print_table([*header, "client CPU", "server CPU"], rows)
     print(
         f"\nlatency: {args.requests:,} requests per client per run, clients taking turns in "
         f"blocks of {LATENCY_BLOCK}; throughput: {args.throughput_requests:,} requests per "
         "client per run, client order rotating by run"
     )
+
+
+def _with_range(versus: dict[str, Any], key: str, fmt: str) -> str:
+    """The median and, in brackets, the lowest and highest of the runs."""
+    runs = versus["runs"][key]
+    low, high = (fmt.format(v).lstrip("+").rstrip("x") for v in (min(runs), max(runs)))
+    return f"{fmt.format(versus[key])} ({low}..{high})"
 
 
 def _cpu(value: float | None) -> str:
@@ -455,6 +490,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--throughput-requests", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=100, help="requests in flight")
     parser.add_argument("--server", choices=["both", "inproc", "subprocess"], default="both")
+    parser.add_argument(
+        "--pin",
+        choices=["separate", "same", "none"],
+        default="separate",
+        help="CPUs of client and child-process server (default: one each)",
+    )
     parser.add_argument(
         "--profile", choices=["ours", "bare"], help="cProfile one client instead of measuring"
     )
@@ -474,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.server in ("both", "inproc"):
         setups["in-process"] = trio.run(run_inproc, args)
     if args.server in ("both", "subprocess"):
-        setups["child process"] = run_subprocess(args)
+        setups[child_setup_name(args.pin)] = run_subprocess(args)
     report(setups, args)
 
     results = {"arguments": vars(args), "setups": setups}
