@@ -170,7 +170,8 @@ class Session(ApiMethods, UserDataMixin):
         self._encoder = RequestEncoder()
         self._decoder = FrameDecoder()
         self._in_flight: InFlight[_Call] = InFlight()
-        self._slots = trio.Semaphore(max_in_flight)
+        self._max_in_flight = max_in_flight
+        self._slot_freed = trio.lowlevel.ParkingLot()
         self._outgoing, self._to_send = trio.open_memory_channel[_Call](send_queue_size)
         self._subscriptions: dict[int, Callable[[msgspec.Raw], None]] = {}
         self._connection_event_handlers: list[Callable[[ConnectionEvent], None]] = []
@@ -250,9 +251,13 @@ class Session(ApiMethods, UserDataMixin):
         call = self._check_can_send(method, wire, signed)
         if self._governor is not None:
             await self._governor.acquire(method, wire)  # stamping happens later, at send time
-        async with self._slots:
-            await self._enqueue(call)
+        while len(self._in_flight) >= self._max_in_flight and not self._closed:
+            await self._slot_freed.park()
+        await self._enqueue(call)
+        try:
             outcome = await self._wait(call)
+        finally:
+            self._slot_freed.unpark()  # one waiting caller may go now
         if self._governor is not None and not isinstance(outcome, BaseException):
             self._governor.observe(method, wire, outcome)
         return self._result(call, outcome, result_type)
@@ -321,6 +326,14 @@ class Session(ApiMethods, UserDataMixin):
         # Registered before it is queued: the send task may write it, and its reply arrive,
         # before this task runs again.
         self._in_flight.add(call.id, call)
+        try:  # the common case: room in the queue, no need to give up the CPU here
+            self._outgoing.send_nowait(call)
+            return
+        except trio.WouldBlock:
+            pass
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._in_flight.discard(call.id)
+            raise self._closed_error(call.method) from None
         queued = False
         try:
             await self._outgoing.send(call)
@@ -511,6 +524,7 @@ class Session(ApiMethods, UserDataMixin):
             call.resolve(self._lost_error(call, reason))
         for handler in self._close_handlers:
             handler(reason)
+        self._slot_freed.unpark_all()  # callers waiting for a slot learn the session closed
         self._closed_event.set()
 
     def _lost_error(self, call: _Call, reason: BaseException | None) -> BinanceError:
