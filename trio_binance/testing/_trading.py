@@ -13,6 +13,7 @@ Pure code: no I/O, no trio import; randomness (generated client order ids) is in
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -135,6 +136,14 @@ class Params:
         value = self._raw.get(name)
         return value is not None and value != ""
 
+    def has_any(self, names: Iterable[str]) -> bool:
+        raw = self._raw
+        for name in names:  # a loop, not any(genexpr): asked of every order
+            value = raw.get(name)
+            if value is not None and value != "":
+                return True
+        return False
+
     def finish(self) -> None:
         unread = [name for name in self._raw if name not in self._allowed]
         if unread:
@@ -149,11 +158,11 @@ class Params:
     def text(
         self, name: str, *, required: bool = False, pattern: re.Pattern[str] | None = None
     ) -> str | None:
-        if not self.has(name):
+        value = self._raw.get(name)
+        if value is None or value == "":  # not sent (as has() says, without a second lookup)
             if required:
                 raise mandatory(name)
             return None
-        value = self._raw[name]
         if not isinstance(value, str):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise mandatory(name)
@@ -172,11 +181,11 @@ class Params:
         return value
 
     def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
-        if not self.has(name):
+        value = self._raw.get(name)
+        if value is None or value == "":
             if required:
                 raise mandatory(name)
             return None
-        value = self._raw[name]
         if isinstance(value, bool):
             raise illegal(name, _DECIMAL_RANGE)
         if isinstance(value, int | float):  # a JSON number: read its text as Binance does
@@ -186,11 +195,11 @@ class Params:
         return Decimal(value)
 
     def integer(self, name: str, *, required: bool = False) -> int | None:
-        if not self.has(name):
+        value = self._raw.get(name)
+        if value is None or value == "":
             if required:
                 raise mandatory(name)
             return None
-        value = self._raw[name]
         if isinstance(value, bool):
             raise illegal(name, _INTEGER_RANGE)
         if isinstance(value, int):
@@ -373,6 +382,7 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
     "TAKE_PROFIT": ("quantity", "stop"),
     "TAKE_PROFIT_LIMIT": ("timeInForce", "price", "quantity", "stop"),
 }
+_NEED_FIELDS = {"timeInForce": "time_in_force", "price": "price", "quantity": "quantity"}
 _ICEBERG_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"})
 _STRATEGY_TYPE_MIN = 1_000_000
 
@@ -407,7 +417,12 @@ def fixed(value: Decimal | None, places: int) -> str:
 
 def _fixed_text(value: Decimal | None, places: int) -> str:
     """:func:`fixed` without remembering: for values that rarely repeat (balances)."""
-    return format((value or Decimal(0)).quantize(Decimal(1).scaleb(-places)), "f")
+    return format((value or Decimal(0)).quantize(_quantum(places)), "f")
+
+
+@functools.cache
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1593,20 +1608,16 @@ def _check_order_fields(
     """Mandatory and misplaced parameters for the order's type (web-socket-api.md
     order.place, "Certain parameters (*) become mandatory based on the order type")."""
     needs = _NEEDS[request.type]
-    present = {
-        "timeInForce": request.time_in_force is not None,
-        "price": request.price is not None,
-        "quantity": request.quantity is not None,
-    }
-    param = {"timeInForce": names.time_in_force, "price": names.price, "quantity": names.quantity}
     for need in needs:
         if need == "stop":
             if request.stop_price is None and trailing_delta is None:
                 assert names.stop_price is not None
                 assert names.trailing_delta is not None
                 raise either(names.stop_price, names.trailing_delta)
-        elif not present[need]:
-            raise mandatory(param[need] or need)
+        else:
+            field_name = _NEED_FIELDS[need]  # named alike on the request and its LegNames
+            if getattr(request, field_name) is None:
+                raise mandatory(getattr(names, field_name) or need)
     if request.type == "MARKET":
         _check_market_quantities(request, names)
     if request.time_in_force is not None and "timeInForce" not in needs:
@@ -1632,7 +1643,7 @@ def _check_order_fields(
         raise ExchangeError(400, -1134, "`strategyType` was less than 1000000.")
     if trailing_delta is not None:
         raise rejected("Trailing stop orders are not supported for this symbol.")
-    if any(p.has(name) for name in names.peg):
+    if p.has_any(names.peg):
         raise rejected("Pegged orders are not supported for this symbol.")
 
 
