@@ -207,20 +207,26 @@ class _Counter:
     limit: Limit
     start: int = 0
     count: int = 0
+    # The window arithmetic inline (Limit.window_start without the calls): several counters
+    # are asked on every request.
+    _window_ms: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._window_ms = self.limit.window_ms
 
     def count_at(self, now_ms: int) -> int:
-        return self.count if self.limit.window_start(now_ms) == self.start else 0
+        return self.count if now_ms - now_ms % self._window_ms == self.start else 0
 
     def add(self, at_ms: int, amount: int) -> None:
         """Count ``amount`` in the window of ``at_ms``; a window already gone is left alone."""
-        start = self.limit.window_start(at_ms)
+        start = at_ms - at_ms % self._window_ms
         if start > self.start:
             self.start, self.count = start, 0
         if start == self.start:
             self.count += amount
 
     def take_back(self, at_ms: int, amount: int) -> None:
-        if self.limit.window_start(at_ms) == self.start:
+        if at_ms - at_ms % self._window_ms == self.start:
             self.count = max(self.count - amount, 0)
 
 
@@ -236,7 +242,7 @@ class _Meter:
         "If you exhaust a longer interval, you will have to wait for that interval to reset."
         """
         over = [c.limit for c in self._counters if c.count_at(now_ms) + amount > c.limit.limit]
-        if not over:
+        if not over:  # the usual answer: skip max() and its key function
             return None
         return max(over, key=lambda limit: limit.window_end(now_ms))
 
