@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import keyword
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +28,10 @@ from trio_binance.testing._error_messages import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "spec"
 SCRIPT = REPO_ROOT / "scripts" / "extract_spec_fixtures.py"
-SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
+# The suite never reads the upstream docs on its own (users clone the project without them):
+# the regeneration check runs only when a maintainer points it at a copy, e.g.
+#   TRIO_BINANCE_SPEC_DIR=../shared/spec .venv/bin/pytest tests/test_spec_fixtures.py
+SPEC_DIR = Path(os.environ.get("TRIO_BINANCE_SPEC_DIR", "/nonexistent"))
 
 SECURITY_TYPES = {"NONE", "TRADE", "USER_DATA", "USER_STREAM"}
 # Methods documented without a response example; none today, listed here if one appears.
@@ -344,7 +348,7 @@ def test_comment_only_objects_are_placeholders() -> None:
 
 @pytest.mark.skipif(
     not (SPEC_DIR / "web-socket-api.md").is_file(),
-    reason=f"the Binance docs are not checked out at {SPEC_DIR} (they are not part of the repo)",
+    reason="set TRIO_BINANCE_SPEC_DIR to a copy of the Binance docs to check regeneration",
 )
 def test_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
     subprocess.run(
