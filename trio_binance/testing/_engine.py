@@ -871,16 +871,21 @@ class Exchange:
         placing = OpenCounts(
             new_orders, int(request.type in ALGO_TYPES), int(bool(request.iceberg_qty)), new_lists
         )
-        opens = account.open_orders.values()
-        mine = [o for o in opens if o.symbol == symbol]
-        lists = account.open_lists()
         base = account.balances.get(state.config.base_asset)
-        held = base.free + base.locked if base is not None else ZERO
+        position = base.free + base.locked if base is not None else ZERO
+        opens, lists = account.open_orders, account.open_lists()
+        if opens or lists:
+            mine = [o for o in opens.values() if o.symbol == symbol]
+            symbol_counts = _open_counts(mine, sum(x.symbol == symbol for x in lists), placing)
+            exchange_counts = _open_counts(opens.values(), len(lists), placing)
+            position += sum((o.remaining for o in mine if o.side == "BUY"), ZERO)
+        else:  # nothing open yet, as when orders trade at once: only what is being placed
+            symbol_counts = exchange_counts = placing
         return FilterContext(
             reference_price=lambda minutes: self.average_price(symbol, now, minutes),
-            symbol_counts=_open_counts(mine, sum(x.symbol == symbol for x in lists), placing),
-            exchange_counts=_open_counts(opens, len(lists), placing),
-            position=held + sum((o.remaining for o in mine if o.side == "BUY"), ZERO),
+            symbol_counts=symbol_counts,
+            exchange_counts=exchange_counts,
+            position=position,
         )
 
     # --- commands: single orders ---

@@ -94,7 +94,8 @@ class FilterContext:
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
-    return step == 0 or value % step == 0
+    # "not step" rather than "step == 0": no int-to-Decimal comparison (every order asks).
+    return not step or not value % step
 
 
 def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
@@ -175,20 +176,19 @@ def amend_rejection(symbol: SymbolConfig, amendments_so_far: int) -> Rejection |
 # --- one check per filter type ------------------------------------------------------------
 
 
-def _price_values(shape: OrderShape) -> list[Decimal]:
-    values = [shape.stop_price] if shape.stop_price is not None else []
-    if shape.price is not None and not shape.is_market:
-        values.append(shape.price)
-    return values
-
-
 def _price_ok(item: PriceFilter, shape: OrderShape, _: FilterContext) -> bool:
     # filters.md PRICE_FILTER: applies to price and stopPrice; a zero bound disables it.
-    return all(
-        (item.min_price == 0 or value >= item.min_price)
-        and (item.max_price == 0 or value <= item.max_price)
+    stop, price = shape.stop_price, shape.price
+    if stop is not None and not _price_in_filter(stop, item):
+        return False
+    return price is None or shape.is_market or _price_in_filter(price, item)
+
+
+def _price_in_filter(value: Decimal, item: PriceFilter) -> bool:
+    return (
+        (not item.min_price or value >= item.min_price)
+        and (not item.max_price or value <= item.max_price)
         and is_multiple(value, item.tick_size)
-        for value in _price_values(shape)
     )
 
 
@@ -215,15 +215,17 @@ def _percent_by_side_ok(
 
 def _quantity_in_lot(value: Decimal, item: LotSize | MarketLotSize) -> bool:
     return (
-        (item.min_qty == 0 or value >= item.min_qty)
-        and (item.max_qty == 0 or value <= item.max_qty)
+        (not item.min_qty or value >= item.min_qty)
+        and (not item.max_qty or value <= item.max_qty)
         and is_multiple(value, item.step_size)
     )
 
 
 def _lot_size_ok(item: LotSize, shape: OrderShape, _: FilterContext) -> bool:
-    values = [v for v in (shape.quantity, shape.iceberg_qty) if v is not None]
-    return all(_quantity_in_lot(value, item) for value in values)
+    quantity, iceberg = shape.quantity, shape.iceberg_qty
+    if quantity is not None and not _quantity_in_lot(quantity, item):
+        return False
+    return iceberg is None or _quantity_in_lot(iceberg, item)
 
 
 def _market_lot_size_ok(item: MarketLotSize, shape: OrderShape, _: FilterContext) -> bool:
