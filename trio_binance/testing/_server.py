@@ -569,7 +569,20 @@ class LocalExchange:
             # The spec does not document the answer to an unknown method; -1020
             # UNSUPPORTED_OPERATION is the documented code that says what happened.
             raise ExchangeError(400, -1020, "This operation is not supported.")
-        return handler(request)
+        trading = self.trading
+        trading.user_events = self._user_events_wanted()  # for this request only
+        try:
+            return handler(request)
+        finally:
+            trading.user_events = True
+
+    def _user_events_wanted(self) -> bool:
+        """Whether user-data events would reach anyone: a sink besides the user streams', or
+        a live subscription. When not, trading skips rendering them (~10% of an order)."""
+        sinks = self.user_event_sinks
+        if len(sinks) != 1 or sinks[0] != self.user_streams.publish:
+            return True
+        return bool(self.user_streams.subscriptions())
 
     # --- session authentication ("Session Authentication") -----------------------------------
 
