@@ -570,11 +570,13 @@ class LocalExchange:
             # UNSUPPORTED_OPERATION is the documented code that says what happened.
             raise ExchangeError(400, -1020, "This operation is not supported.")
         trading = self.trading
-        trading.user_events = self._user_events_wanted()  # for this request only
+        # For this request only: what trading renders that nobody would use.
+        trading.user_events = self._user_events_wanted()
+        trading.market_changes = False  # nothing here reads Outcome.market (yet)
         try:
             return handler(request)
         finally:
-            trading.user_events = True
+            trading.user_events = trading.market_changes = True
 
     def _user_events_wanted(self) -> bool:
         """Whether user-data events would reach anyone: a sink besides the user streams', or
