@@ -65,8 +65,8 @@ def verify_hmac(secret: bytes, payload: str, signature: object) -> bool:
     """
     if not isinstance(signature, str) or not signature.isascii():
         return False
-    expected = hmac_signature(secret, payload).encode()
-    return hmac.compare_digest(expected, signature.lower().encode())
+    # Compared as text (both ASCII here): no bytes copies of either side.
+    return hmac.compare_digest(hmac_signature(secret, payload), signature.lower())
 
 
 def verify_rsa(public_key: RSAPublicKey, payload: str, signature: object) -> bool:
