@@ -128,10 +128,17 @@ def precision_rejection(
         ("icebergQty", shape.iceberg_qty, base),
     )
     for field, value, places in checks:
-        if value is not None and decimal_places(value) > places:
+        if value is not None and _too_precise(value, places):
             name = names.get(field, field)
             return Rejection(BAD_PRECISION, f"Parameter '{name}' has too much precision.")
     return None
+
+
+def _too_precise(value: Decimal, places: int) -> bool:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -places:
+        return False  # written with few enough decimals (nearly always): no normalize() needed
+    return decimal_places(value) > places
 
 
 def filter_rejection(
