@@ -455,7 +455,8 @@ class LocalExchange:
             return
         method = frame.method.removeprefix("v3/")
         self.requests_seen[method] += 1
-        await self._revoke_if_needed(connection)
+        if connection.session_key is not None:  # no coroutine per request without a logon
+            await self._revoke_if_needed(connection)
         fault = self.faults.take(method, connection.id)
         if fault is None:
             await connection.send_reply(self._answer(connection, frame, method))
