@@ -473,9 +473,15 @@ class MarketChanges:
 
 @dataclass(eq=False)
 class Effects:
-    """Everything one command did, in the order it happened."""
+    """Everything one command did, in the order it happened.
+
+    With ``keep_reports`` off, execution reports and list statuses are not recorded (their
+    ids are still taken): for a caller that will not render them, as copying the order for
+    each report is a good part of its cost.
+    """
 
     now: int
+    keep_reports: bool = True
     records: list[ExecutionRecord | ListStatusRecord] = field(default_factory=list)
     balance_deltas: list[BalanceDelta] = field(default_factory=list)
     touched_assets: dict[str, dict[str, None]] = field(default_factory=dict)
@@ -1074,6 +1080,8 @@ class Exchange:
         prevention: PreventionInfo | None = None,
     ) -> int:
         execution_id = self.symbol(order.symbol).take_execution_id()
+        if not fx.keep_reports:
+            return execution_id
         fx.records.append(
             ExecutionRecord(
                 order.account_id,
@@ -1091,9 +1099,9 @@ class Exchange:
     def _report_list(
         self, order_list: OrderList, fx: Effects, status_type: str | None = None
     ) -> None:
-        fx.records.append(
-            ListStatusRecord(order_list.account_id, order_list.view(status_type), fx.now)
-        )
+        if fx.keep_reports:
+            view = order_list.view(status_type)
+            fx.records.append(ListStatusRecord(order_list.account_id, view, fx.now))
 
     # --- going live: matching, resting, triggers ---
 
