@@ -779,6 +779,10 @@ class TradingService:
             fmt = self._formats_by_symbol[symbol] = Formats(config)
         return fmt
 
+    def _effects(self, now_ms: int) -> Effects:
+        # Reports are only recorded to be rendered as user-data events.
+        return Effects(now_ms, keep_reports=self.user_events)
+
     def _outcome(self, result: Any, fx: Effects, orders_placed: int = 0) -> Outcome:
         events = self._events(fx) if self.user_events else []
         return Outcome(result, events, orders_placed, self._market(fx))
@@ -925,7 +929,7 @@ class TradingService:
         p = Params(params, self._PLACE_ALLOWED)
         request, response_type = self._read_new_order(p)
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         order = self.exchange.place_order(account_id, request, fx)
         result = self._placement(order, response_type, fx)
         return self._outcome(result, fx, orders_placed=1)
@@ -1004,7 +1008,7 @@ class TradingService:
         new_client_id = self._client_id(p, "newClientOrderId")
         restriction = self._read_cancel_restriction(p)
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         canceled = self.exchange.cancel_order(
             account_id,
             symbol,
@@ -1061,7 +1065,7 @@ class TradingService:
         # "Filters and order count limits are evaluated before cancellation and order
         # placement occurs." (web-socket-api.md, order.cancelReplace notes)
         self.exchange.validate_order(account_id, request, now_ms)
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         cancel_response: Any
         try:
             canceled = self.exchange.cancel_order(
@@ -1117,7 +1121,7 @@ class TradingService:
         p.finish()
         assert new_qty is not None
         self._check_amend_quantity(symbol, new_qty)
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         amended = self.exchange.amend_order(
             account_id,
             symbol,
@@ -1223,7 +1227,7 @@ class TradingService:
         p = Params(params, ("symbol",))
         symbol = self._required_symbol(p)
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         results = self.exchange.cancel_all(account_id, symbol, fx)
         return self._outcome([self._cancel_result(item, now_ms) for item in results], fx)
 
@@ -1317,7 +1321,7 @@ class TradingService:
         below = self._read_order(p, symbol, BELOW, types=_OCO_BELOW_TYPES)
         response_type = self._read_response_type(p, "RESULT")
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         placed = self.exchange.place_oco(account_id, above, below, list_id, fx)
         return self._outcome(self._list_placement(placed, response_type, fx), fx, orders_placed=2)
 
@@ -1335,7 +1339,7 @@ class TradingService:
         response_type = self._read_response_type(p, "FULL")
         p.finish()
         above, below = (stop_leg, limit_leg) if limit_leg.side == "BUY" else (limit_leg, stop_leg)
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         placed = self.exchange.place_oco(account_id, above, below, list_id, fx)
         return self._outcome(self._list_placement(placed, response_type, fx), fx, orders_placed=1)
 
@@ -1350,7 +1354,7 @@ class TradingService:
         pending = self._read_order(p, symbol, PENDING)
         response_type = self._read_response_type(p, "RESULT")
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         placed = self.exchange.place_oto(account_id, working, (pending,), list_id, fx)
         return self._outcome(self._list_placement(placed, response_type, fx), fx, orders_placed=2)
 
@@ -1367,7 +1371,7 @@ class TradingService:
         below = self._read_order(p, symbol, PENDING_BELOW, types=_OCO_BELOW_TYPES)
         response_type = self._read_response_type(p, "RESULT")
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         placed = self.exchange.place_oto(account_id, working, (above, below), list_id, fx)
         return self._outcome(self._list_placement(placed, response_type, fx), fx, orders_placed=3)
 
@@ -1382,7 +1386,7 @@ class TradingService:
         list_id, list_client_id = self._order_ref(p, "orderListId", "listClientOrderId")
         new_client_id = self._client_id(p, "newClientOrderId")
         p.finish()
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         canceled = self.exchange.cancel_order_list(
             account_id,
             symbol,
@@ -1560,7 +1564,7 @@ class TradingService:
         """A deposit (``delta`` > 0) or withdrawal: ``balanceUpdate`` then
         ``outboundAccountPosition`` (user-data-stream.md, "Balance Update"). Not a WebSocket
         API method: for tests and demos that move funds in or out."""
-        fx = Effects(now_ms)
+        fx = self._effects(now_ms)
         self.exchange.adjust_balance(account_id, asset, delta, fx)
         return self._outcome(None, fx)
 
