@@ -14,7 +14,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +23,7 @@ import trio
 import trio_websocket
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from wsproto.events import TextMessage
 
 from trio_binance._credentials import Ed25519Credentials, HmacCredentials
 from trio_binance._methods import method_info
@@ -185,16 +186,53 @@ class ClientConnection:
             self._nursery.cancel_scope.cancel()
 
     async def _write_frames(self) -> None:
-        async for frame in self._outbox:
+        async for first in self._outbox:
             try:
-                if isinstance(frame, _CloseFrame):
-                    with trio.move_on_after(5):
-                        await self.ws.aclose(frame.code, frame.reason or None)
-                    self.drop_now()
-                    return
-                await self.ws.send_message(frame)
+                for item in _runs_of_text([first, *self._waiting_frames()]):
+                    if isinstance(item, _CloseFrame):
+                        with trio.move_on_after(5):
+                            await self.ws.aclose(item.code, item.reason or None)
+                        self.drop_now()
+                        return
+                    if isinstance(item, bytes):
+                        await self.ws.send_message(item)
+                    else:
+                        await self._send_texts(item)
             except trio_websocket.ConnectionClosed:
                 return
+
+    def _waiting_frames(self) -> list[str | bytes | _CloseFrame]:
+        """The frames already queued behind the one just taken (up to a batch)."""
+        frames: list[str | bytes | _CloseFrame] = []
+        while len(frames) < _WRITE_BATCH:
+            try:
+                frames.append(self._outbox.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        return frames
+
+    async def _send_texts(self, texts: list[str]) -> None:
+        """Send text messages, in order, in one write when there are several.
+
+        trio-websocket writes each message on its own (a lock, a send and several trips
+        through trio's scheduler each); under load, one write per batch cut the server's CPU
+        by ~40 µs per request (~15%). That takes its internals, the steps of its ``_send``;
+        should they change, this falls back to one ``send_message`` per text.
+        """
+        ws = self.ws
+        if len(texts) == 1 or not all(hasattr(ws, name) for name in _WS_INTERNALS):
+            for text in texts:
+                await ws.send_message(text)
+            return
+        if ws.closed:
+            raise trio_websocket.ConnectionClosed(ws.closed)
+        data = b"".join([ws._wsproto.send(TextMessage(data=text)) for text in texts])
+        async with ws._stream_lock:
+            try:
+                await ws._stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                await ws._abort_web_socket()
+                raise trio_websocket.ConnectionClosed(ws.closed) from None
 
     async def drop(self, *, close_frame: bool = False, code: int = 1001, reason: str = "") -> None:
         """End the connection: after the queued frames with a close frame, or at once by
@@ -652,6 +690,27 @@ class LocalExchange:
             await connection.send(self._answer(connection, frame, method))
         elif isinstance(fault, Malformed):
             await connection.send_raw(f'{{"id": {_json_id(frame.id)}, {fault.body}}}')
+
+
+_WRITE_BATCH = 256
+_WS_INTERNALS = ("_wsproto", "_stream_lock", "_stream", "_abort_web_socket")
+
+
+def _runs_of_text(
+    frames: list[str | bytes | _CloseFrame],
+) -> Iterator[list[str] | bytes | _CloseFrame]:
+    """``frames`` in order, consecutive text frames gathered into lists (sent as one write)."""
+    texts: list[str] = []
+    for frame in frames:
+        if isinstance(frame, str):
+            texts.append(frame)
+            continue
+        if texts:
+            yield texts
+            texts = []
+        yield frame
+    if texts:
+        yield texts
 
 
 async def _send_later(connection: ClientConnection, frame: bytes, seconds: float) -> None:
