@@ -156,7 +156,7 @@ def logic_only(count: int, runs: int) -> None:
     print(f"\n{runs} runs of {count:,} signed order.place, answered in process")
 
 
-def profile(count: int, sort: str = "tottime") -> None:
+def profile(count: int) -> None:
     import cProfile
     import pstats
 
@@ -165,7 +165,7 @@ def profile(count: int, sort: str = "tottime") -> None:
     profiler.enable()
     trio.run(answer_in_process, frames)
     profiler.disable()
-    pstats.Stats(profiler).sort_stats(sort).print_stats(40)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
 
 
 def child_cpu_seconds() -> float:
