@@ -91,8 +91,13 @@ class PercentPriceBySide:
 
 
 @dataclass(frozen=True, slots=True)
-class LotSize:
-    filter_type: ClassVar[str] = "LOT_SIZE"
+class _QuantityBounds:
+    """The shape LOT_SIZE and MARKET_LOT_SIZE share; each names its own ``filter_type``.
+
+    Siblings, not parent and child: a search for one must never find the other.
+    """
+
+    filter_type: ClassVar[str]
     min_qty: Decimal
     max_qty: Decimal
     step_size: Decimal
@@ -107,19 +112,13 @@ class LotSize:
 
 
 @dataclass(frozen=True, slots=True)
-class MarketLotSize:
-    filter_type: ClassVar[str] = "MARKET_LOT_SIZE"
-    min_qty: Decimal
-    max_qty: Decimal
-    step_size: Decimal
+class LotSize(_QuantityBounds):
+    filter_type: ClassVar[str] = "LOT_SIZE"
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "filterType": self.filter_type,
-            "minQty": _text(self.min_qty),
-            "maxQty": _text(self.max_qty),
-            "stepSize": _text(self.step_size),
-        }
+
+@dataclass(frozen=True, slots=True)
+class MarketLotSize(_QuantityBounds):
+    filter_type: ClassVar[str] = "MARKET_LOT_SIZE"
 
 
 @dataclass(frozen=True, slots=True)
