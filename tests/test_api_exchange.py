@@ -18,31 +18,23 @@ from trio_binance.models import (
     OrderStatus,
     ServerTime,
 )
-from trio_binance.testing import LocalExchange, open_local_exchange
+from trio_binance.testing import LocalExchange
 
 SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture
-async def exchange() -> AsyncIterator[LocalExchange]:
-    local = LocalExchange()
-    local.demo_keys = local.create_demo_keys()
-    async with open_local_exchange(local) as served:
-        yield served
-
-
-@pytest.fixture
-async def alice(exchange: LocalExchange) -> AsyncIterator[trio_binance.Session]:
+async def alice(local_exchange: LocalExchange) -> AsyncIterator[trio_binance.Session]:
     async with trio_binance.connect(
-        exchange.url, credentials=exchange.demo_keys["alice"].ed25519
+        local_exchange.url, credentials=local_exchange.demo_keys["alice"].ed25519
     ) as session:
         yield session
 
 
 @pytest.fixture
-async def bob(exchange: LocalExchange) -> AsyncIterator[trio_binance.Session]:
+async def bob(local_exchange: LocalExchange) -> AsyncIterator[trio_binance.Session]:
     async with trio_binance.connect(
-        exchange.url, credentials=exchange.demo_keys["bob"].hmac
+        local_exchange.url, credentials=local_exchange.demo_keys["bob"].hmac
     ) as session:
         yield session
 
@@ -237,9 +229,11 @@ async def test_account_methods(alice: trio_binance.Session) -> None:
 
 
 async def test_unknown_outcome_of_a_typed_order_carries_its_generated_id(
-    exchange: LocalExchange, alice: trio_binance.Session, autojump_clock: trio.testing.MockClock
+    local_exchange: LocalExchange,
+    alice: trio_binance.Session,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
-    exchange.faults.server_error("order.place")
+    local_exchange.faults.server_error("order.place")
     with pytest.raises(ExecutionStatusUnknown) as caught:
         await alice.place_order(
             symbol=SYMBOL,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,17 +16,9 @@ from trio_binance.models import (
     OutboundAccountPosition,
     UnknownUserEvent,
 )
-from trio_binance.testing import LocalExchange, open_local_exchange
+from trio_binance.testing import LocalExchange
 
 SYMBOL = "BTCUSDT"
-
-
-@pytest.fixture
-async def exchange() -> AsyncIterator[LocalExchange]:
-    local = LocalExchange()
-    local.demo_keys = local.create_demo_keys()
-    async with open_local_exchange(local) as served:
-        yield served
 
 
 async def next_events(events: UserDataStream, count: int) -> list[Any]:
@@ -44,11 +35,11 @@ def reports(events: list[Any]) -> list[tuple[str, str]]:
     return [(e.execution_type, e.order_status) for e in events if isinstance(e, ExecutionReport)]
 
 
-async def test_order_lifecycles_arrive_typed_and_in_order(exchange: LocalExchange) -> None:
-    keys = exchange.demo_keys
+async def test_order_lifecycles_arrive_typed_and_in_order(local_exchange: LocalExchange) -> None:
+    keys = local_exchange.demo_keys
     async with (
-        trio_binance.connect(exchange.url, credentials=keys["alice"].ed25519) as alice,
-        trio_binance.connect(exchange.url, credentials=keys["bob"].ed25519) as bob,
+        trio_binance.connect(local_exchange.url, credentials=keys["alice"].ed25519) as alice,
+        trio_binance.connect(local_exchange.url, credentials=keys["bob"].ed25519) as bob,
         alice.user_data() as events,
     ):
         tracker, balances = OrderTracker(), BalancesView()
@@ -132,14 +123,14 @@ async def test_order_lifecycles_arrive_typed_and_in_order(exchange: LocalExchang
 
 
 async def test_two_accounts_on_one_connection_are_routed_by_subscription(
-    exchange: LocalExchange,
+    local_exchange: LocalExchange,
 ) -> None:
-    keys = exchange.demo_keys
+    keys = local_exchange.demo_keys
     async with (
-        trio_binance.connect(exchange.url, credentials=keys["alice"].ed25519) as session,
+        trio_binance.connect(local_exchange.url, credentials=keys["alice"].ed25519) as session,
         session.user_data() as alice_events,
         session.user_data(credentials=keys["bob"].hmac) as bob_events,
-        trio_binance.connect(exchange.url, credentials=keys["bob"].hmac) as bob,
+        trio_binance.connect(local_exchange.url, credentials=keys["bob"].hmac) as bob,
     ):
         assert alice_events.subscription_id != bob_events.subscription_id
         await bob.place_order(
