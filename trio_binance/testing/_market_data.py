@@ -527,10 +527,25 @@ class AggregateTape:
 
     def catch_up(self, history: Sequence[PublicTrade]) -> tuple[AggregateTrade, ...]:
         """Aggregate the trades of ``history`` not seen yet; all aggregates, oldest first."""
+        self.update(history)
+        return tuple(self._records)
+
+    def update(self, history: Sequence[PublicTrade]) -> None:
+        """Aggregate the trades of ``history`` not seen yet."""
         fresh = list(takewhile(lambda trade: trade.id > self._seen_trade_id, reversed(history)))
         for trade in reversed(fresh):
             self._add(trade)
-        return tuple(self._records)
+
+    def after(self, aggregate_id: int) -> list[AggregateTrade]:
+        """The aggregates numbered after ``aggregate_id``, oldest first (newest are at the
+        end, so this reads only them)."""
+        newer = takewhile(lambda record: record.id > aggregate_id, reversed(self._records))
+        return list(newer)[::-1]
+
+    @property
+    def last_id(self) -> int:
+        """The number of the newest aggregate (0 before the first)."""
+        return self._next_id - 1
 
     def _add(self, trade: PublicTrade) -> None:
         self._seen_trade_id = trade.id
@@ -800,10 +815,14 @@ class MarketData:
 
     def aggregate_trades(self, symbol: str) -> tuple[AggregateTrade, ...]:
         """Every remembered aggregate trade of ``symbol``, oldest first."""
+        return self.aggregate_tape(symbol).catch_up(self.engine.symbol(symbol).trades)
+
+    def aggregate_tape(self, symbol: str) -> AggregateTape:
+        """The aggregate trade numbering of ``symbol`` (the same for methods and streams)."""
         tape = self._tapes.get(symbol)
         if tape is None:
             tape = self._tapes[symbol] = AggregateTape(self.engine.config.trade_history_limit)
-        return tape.catch_up(self.engine.symbol(symbol).trades)
+        return tape
 
     # --- klines ---
 

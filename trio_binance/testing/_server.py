@@ -52,7 +52,11 @@ from trio_binance.testing._limits import RateLimitConfig, RateLimiter, RateLimit
 from trio_binance.testing._trading import Outcome, TradingService
 
 if TYPE_CHECKING:
+    from trio_binance.testing._engine import MarketChanges
     from trio_binance.testing._market_data import MarketData
+    from trio_binance.testing._stream_faults import StreamFaultPlan
+    from trio_binance.testing._stream_server import StreamLimits
+    from trio_binance.testing._streams import MarketStreams
     from trio_binance.testing._user_streams import UserStreams
 
 logger = logging.getLogger("trio_binance.testing")
@@ -178,6 +182,10 @@ class ClientConnection:
             await self._outbox_in.send(frame)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             logger.debug("connection %s: frame not queued, already closed", self.id)
+
+    def connection_event(self, event: dict[str, Any]) -> str | bytes:
+        """A connection event (``serverShutdown``) as this connection shows it."""
+        return self.exchange._encoder.connection_event(event)
 
     def drop_now(self) -> None:
         """Cut the connection at once (no close frame), from synchronous code."""
@@ -328,6 +336,9 @@ class LocalExchange:
         self._connections: dict[int, ClientConnection] = {}
         self._ids = itertools.count(1)
         self.url = ""
+        self.streams_url = ""
+        """The market streams' base URL (``ws://host:port``, like
+        ``wss://stream.binance.com:9443``): add ``/ws/<stream>`` or ``/stream?streams=...``."""
         self.register("ping", lambda request: {})
         self.register("time", lambda request: {"serverTime": request.now_ms})
         self.register("session.logon", self._session_logon)
@@ -337,6 +348,7 @@ class LocalExchange:
         self.market_data = self._install_market_data()
         self.user_streams = self._install_user_streams()
         self.user_event_sinks.append(self.user_streams.publish)
+        self.market_streams, self.stream_faults, self.stream_limits = self._install_streams()
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -353,6 +365,14 @@ class LocalExchange:
         from trio_binance.testing._user_streams import install_user_streams
 
         return install_user_streams(self)
+
+    def _install_streams(self) -> tuple[MarketStreams, StreamFaultPlan, StreamLimits]:
+        # Imported here: the market streams build on this module.
+        from trio_binance.testing._stream_faults import StreamFaultPlan
+        from trio_binance.testing._stream_server import StreamLimits
+        from trio_binance.testing._streams import MarketStreams
+
+        return MarketStreams(self), StreamFaultPlan(), StreamLimits()
 
     def _install_market_data(self) -> MarketData:
         # Imported here: the market data module builds on this one.
@@ -419,11 +439,22 @@ class LocalExchange:
                 None,
             )
             self.url = f"ws://{host}:{server.port}{WS_API_PATH}"
+            self.streams_url = f"ws://{host}:{server.port}"
+            await nursery.start(self.market_streams.run)
             task_status.started(self.url)
             await trio.sleep_forever()
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _accept(self, ws_request: trio_websocket.WebSocketRequest) -> None:
+        from trio_binance.testing._stream_server import is_stream_path
+
+        path = ws_request.path or ""
+        if is_stream_path(path):
+            await self._accept_streams(ws_request, path)
+            return
+        if urlsplit(path).path.rstrip("/") != WS_API_PATH:
+            await ws_request.reject(404, body=b"Not Found")
+            return
         try:
             self.limiter.connection_attempt(_remote_ip(ws_request), self.now_ms())
         except RateLimitRejection as refusal:
@@ -434,6 +465,23 @@ class LocalExchange:
             return
         ws = await ws_request.accept()
         connection = ClientConnection(self, ws, next(self._ids))
+        self._connections[connection.id] = connection
+        try:
+            await connection.serve()
+        finally:
+            del self._connections[connection.id]
+
+    async def _accept_streams(self, ws_request: trio_websocket.WebSocketRequest, path: str) -> None:
+        """A market stream connection (``/ws/...``, ``/stream?streams=...``)."""
+        from trio_binance.testing._stream_server import RouteError, StreamConnection, read_route
+
+        try:
+            route = read_route(path, self.stream_limits)
+        except RouteError as error:
+            await ws_request.reject(400, body=str(error).encode())
+            return
+        ws = await ws_request.accept()
+        connection = StreamConnection(self, ws, next(self._ids), route)
         self._connections[connection.id] = connection
         try:
             await connection.serve()
@@ -453,7 +501,7 @@ class LocalExchange:
         event = {"e": "serverShutdown", "E": self.now_ms()}
         connections = self.connections
         for connection in connections:
-            await connection.send(self._encoder.connection_event(event))
+            await connection.send(connection.connection_event(event))
         if close_after is not None:
             await trio.sleep(close_after)
             for connection in connections:
@@ -548,6 +596,7 @@ class LocalExchange:
             outcome = _as_outcome(self._execute(request))
         except ExchangeError as error:
             self._apply_effects(error.events)
+            self._publish_market(error.market)
             self.limiter.settle(admission, succeeded=False, orders_placed=error.orders_placed)
             limits = self._rate_limits(
                 connection, account, now, want_limits, include_orders=with_orders
@@ -556,6 +605,7 @@ class LocalExchange:
                 frame.id, error.status, error.code, error.msg, data=error.data, rate_limits=limits
             )
         self._apply_effects(outcome.events)
+        self._publish_market(outcome.market)
         self.limiter.settle(admission, succeeded=True, orders_placed=outcome.orders_placed)
         limits = self._rate_limits(
             connection, account, now, want_limits, include_orders=with_orders
@@ -566,6 +616,35 @@ class LocalExchange:
         """Publish the user-data events a request caused, in the order it caused them."""
         for account, event in events:
             self.publish_user_event(account, event)
+
+    def _publish_market(self, changes: MarketChanges | None) -> None:
+        """Send the market stream events a request caused (nothing to do without
+        subscribers: then the request did not even build its changes)."""
+        if changes is not None and self.market_streams.active:
+            self.market_streams.publish(changes)
+
+    def act(self, account: str, method: str, params: Mapping[str, Any]) -> Any:
+        """Run trading ``method`` for ``account`` as the exchange itself: no connection, no
+        authentication, no rate limits, but the same user-data and market stream events as a
+        request. The activity generator trades this way. Returns the method's result; a
+        refusal raises :class:`~trio_binance.testing.ExchangeError`."""
+        handle = self.trading.handler(method)
+        if handle is None:
+            raise ValueError(f"{method!r} is not a trading method")
+        trading = self.trading
+        trading.user_events = self._user_events_wanted()
+        trading.market_changes = self.market_streams.active
+        try:
+            outcome = handle(account, dict(params), self.now_ms())
+        except ExchangeError as error:
+            self._apply_effects(error.events)
+            self._publish_market(error.market)
+            raise
+        finally:
+            trading.user_events = trading.market_changes = True
+        self._apply_effects(outcome.events)
+        self._publish_market(outcome.market)
+        return outcome.result
 
     def publish_user_event(self, account: str, event: dict[str, Any]) -> None:
         """Deliver one user-data event of ``account`` to its subscriptions (if any)."""
@@ -611,7 +690,8 @@ class LocalExchange:
         trading = self.trading
         # For this request only: what trading renders that nobody would use.
         trading.user_events = self._user_events_wanted()
-        trading.market_changes = False  # nothing here reads Outcome.market (yet)
+        # Market changes only while someone subscribes to a market stream (~4% of an order).
+        trading.market_changes = self.market_streams.active
         try:
             return handler(request)
         finally:
