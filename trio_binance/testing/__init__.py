@@ -7,7 +7,10 @@
             ...
 
 Arm faults with ``exchange.faults`` (see :class:`FaultPlan`) to make every failure a client
-must survive happen on demand.
+must survive happen on demand. The same server serves market streams at
+``exchange.streams_url`` (``/ws/<stream>``, ``/stream?streams=...``) from the exchange's own
+trading; :class:`MarketActivity` keeps that trading going in the background, and
+``exchange.stream_faults`` (see :class:`StreamFaultPlan`) loses, repeats or reorders events.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from trio_binance._nursery import background_nursery
+from trio_binance.testing._activity import MarketActivity
 from trio_binance.testing._config import (
     ExchangeConfig,
     account_config,
@@ -44,23 +48,44 @@ from trio_binance.testing._server import (
     LocalExchange,
     Request,
 )
+from trio_binance.testing._stream_faults import (
+    CutConnection,
+    HoldEvent,
+    RepeatEvent,
+    SkipEvent,
+    StreamFault,
+    StreamFaultPlan,
+    StreamRule,
+)
+from trio_binance.testing._stream_server import StreamConnection, StreamLimits
+from trio_binance.testing._streams import MarketStreams
 from trio_binance.testing._user_streams import StreamSubscription, UserStreams, install_user_streams
 
 
 @asynccontextmanager
 async def open_local_exchange(
-    exchange: LocalExchange | None = None, *, host: str = "127.0.0.1", port: int = 0, **options: Any
+    exchange: LocalExchange | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    activity: MarketActivity | None = None,
+    **options: Any,
 ) -> AsyncIterator[LocalExchange]:
-    """Serve a local exchange for the duration of the block; ``exchange.url`` is its URL."""
+    """Serve a local exchange for the duration of the block; ``exchange.url`` is its WebSocket
+    API URL, ``exchange.streams_url`` its market streams' base URL. With ``activity``, that
+    background trading runs on it meanwhile."""
     exchange = exchange or LocalExchange(**options)
     async with background_nursery() as nursery:
         await nursery.start(exchange.serve, host, port)
+        if activity is not None:
+            await nursery.start(activity.run, exchange)
         yield exchange
 
 
 __all__ = [
     "BanPolicy",
     "ClientConnection",
+    "CutConnection",
     "Delay",
     "DemoKeys",
     "Drop",
@@ -69,16 +94,26 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "Garbage",
+    "HoldEvent",
     "Lifecycle",
     "Limit",
     "LocalExchange",
     "Malformed",
+    "MarketActivity",
     "MarketData",
+    "MarketStreams",
     "RateLimitConfig",
+    "RepeatEvent",
     "Reply",
     "Request",
     "Rule",
     "Silent",
+    "SkipEvent",
+    "StreamConnection",
+    "StreamFault",
+    "StreamFaultPlan",
+    "StreamLimits",
+    "StreamRule",
     "StreamSubscription",
     "UserStreams",
     "account_config",

@@ -757,6 +757,12 @@ class Exchange:
     def account_ids(self) -> list[str]:
         return list(self._accounts)
 
+    def open_account(self, config: AccountConfig) -> None:
+        """Add an account after start (the activity generator trades with its own)."""
+        if config.account_id in self._accounts:
+            raise ValueError(f"account {config.account_id!r} exists")
+        self._accounts[config.account_id] = AccountState.from_config(config)
+
     def book_levels(self, symbol: str) -> BookLevels:
         state = self.symbol(symbol)
         return BookLevels(state.last_update_id, state.bids.levels(), state.asks.levels())

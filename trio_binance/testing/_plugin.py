@@ -7,7 +7,9 @@ running local exchange and a session logged on to it. Tests using them need pyte
         ...
 
 ``local_exchange`` yields a :class:`~trio_binance.testing.LocalExchange` serving on loopback,
-with demo keys for the accounts ``alice`` and ``bob`` (``local_exchange.demo_keys``);
+with demo keys for the accounts ``alice`` and ``bob`` (``local_exchange.demo_keys``), its
+WebSocket API at ``local_exchange.url`` and its market streams at
+``local_exchange.streams_url``;
 ``exchange_session`` yields a :class:`~trio_binance.Session` logged on as ``alice`` with her
 Ed25519 key.
 """

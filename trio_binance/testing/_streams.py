@@ -155,6 +155,7 @@ class MarketStreams:
         self._formats: dict[str, Formats] = {}
         self._lower: dict[str, str] = {}
         self._changed = trio.Event()
+        self._last_tick = 0
 
     @property
     def active(self) -> bool:
@@ -281,6 +282,7 @@ class MarketStreams:
             with trio.move_on_at(tick * TICK_S):
                 await self._changed.wait()
                 continue  # subscriptions changed: the next tick may be sooner
+            self._last_tick = tick
             self.send_periodic(tick)
 
     def _next_tick(self) -> int | None:
@@ -288,10 +290,14 @@ class MarketStreams:
         streams = [s for s in self._streams.values() if s.kind not in _REAL_TIME]
         if not streams:
             return None
-        now = trio.current_time()
+        # The tick now (a hair of slack: k * 0.1 s may read as just under k ticks), then the
+        # next one, and never one already sent.
+        now = int(trio.current_time() * _TICKS_PER_SECOND + 1e-6)
         if any(s.period_ms == FAST_MS for s in streams):
-            return int(now / TICK_S) + 1
-        return (int(now) + 1) * _TICKS_PER_SECOND
+            tick = now + 1
+        else:
+            tick = (now // _TICKS_PER_SECOND + 1) * _TICKS_PER_SECOND
+        return max(tick, self._last_tick + 1)
 
     def send_periodic(self, tick: int) -> None:
         """Send every periodic stream due at ``tick`` (100 ms steps of trio time)."""
