@@ -203,8 +203,10 @@ class StreamConnection(ClientConnection):
             except trio_websocket.ConnectionClosed:
                 return
             if not self._admit_message():
-                return
+                break
             await self.send(self._answer(data))
+        # Flooded: the close frame is queued; the writer ends the connection once it is sent.
+        await trio.sleep_forever()
 
     def _admit_message(self) -> bool:
         """Count one incoming message; past the limit, close with 1008 ("WebSocket Limits":
