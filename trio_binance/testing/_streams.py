@@ -493,7 +493,7 @@ class _TickCache:
         event = self.mini_ticker_event(symbol, window_ms)
         return lambda unit: _json(event(unit))
 
-    def _change(self, symbol: str, window_ms: int, unit: TimeUnit) -> JsonDict:
+    def _change(self, symbol: str, window_ms: int) -> JsonDict:
         stats, fmt = self.stats(symbol, window_ms), self._streams.format(symbol)
         return {
             "p": fmt.price(stats.close - stats.open),
@@ -527,7 +527,7 @@ class _TickCache:
                     "e": "24hrTicker",
                     "E": unit.at(now),
                     "s": symbol,
-                    **self._change(symbol, DAY_MS, unit),
+                    **self._change(symbol, DAY_MS),
                     "x": fmt.price(before),
                     "c": fmt.price(stats.close),
                     "Q": fmt.qty(stats.last_qty),
@@ -550,7 +550,7 @@ class _TickCache:
         stats, fmt, now = self.stats(symbol, window_ms), self._streams.format(symbol), self.now
 
         def event(unit: TimeUnit) -> JsonDict:
-            change = self._change(symbol, window_ms, unit)
+            change = self._change(symbol, window_ms)
             return {
                 "e": f"{window}Ticker",
                 "E": unit.at(now),
