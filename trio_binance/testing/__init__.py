@@ -35,6 +35,7 @@ from trio_binance.testing._faults import (
     Rule,
     Silent,
 )
+from trio_binance.testing._floods import FloodReport, UserEventFlood
 from trio_binance.testing._limits import BanPolicy, Limit, RateLimitConfig
 from trio_binance.testing._market_data import MarketData
 from trio_binance.testing._server import (
@@ -68,6 +69,7 @@ __all__ = [
     "ExchangeError",
     "Fault",
     "FaultPlan",
+    "FloodReport",
     "Garbage",
     "Lifecycle",
     "Limit",
@@ -80,6 +82,7 @@ __all__ = [
     "Rule",
     "Silent",
     "StreamSubscription",
+    "UserEventFlood",
     "UserStreams",
     "account_config",
     "default_config",
