@@ -1,24 +1,57 @@
-"""The resilient session against the local exchange's lifecycle and faults, under autojump_clock."""
+"""The resilient session against the local exchange's lifecycle and faults, under autojump_clock.
+
+Every scenario runs real trio-websocket connections on loopback; time (pings, backoff, bans,
+the 24 h cut) is trio's mock clock.
+"""
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
 import trio_binance
-from trio_binance import ConnectionState, ReconnectPolicy, StateChange, UserDataGap
-from trio_binance.testing import LocalExchange, UserEventFlood
+from trio_binance import (
+    ConnectionState,
+    DeadLink,
+    GaveUp,
+    IpBanned,
+    ReconnectPolicy,
+    ResilientSession,
+    ResilientUserDataStream,
+    ResponseLost,
+    SessionClosed,
+    UserDataGap,
+    UserDataStreamLost,
+)
+from trio_binance.testing import (
+    BanPolicy,
+    ExchangeError,
+    Limit,
+    LocalExchange,
+    RateLimitConfig,
+    Request,
+    StateRecorder,
+    UserEventFlood,
+    open_local_exchange,
+)
+from trio_binance.testing._limits import RateLimitRejection
 
+READY = ConnectionState.READY
+ROTATING = ConnectionState.ROTATING
+RECONNECTING = ConnectionState.RECONNECTING
 POLICY = ReconnectPolicy(initial=0.5, cap=8.0, seed=7)
+DAY = 24 * 3600.0
 
 
 @pytest.fixture
-async def resilient(
-    local_exchange: LocalExchange,
-) -> AsyncIterator[trio_binance.ResilientSession]:
+async def resilient(local_exchange: LocalExchange) -> AsyncIterator[ResilientSession]:
     credentials = local_exchange.demo_keys["alice"].ed25519
     async with trio_binance.connect_resilient(
         local_exchange.url, credentials=credentials, policy=POLICY
@@ -26,45 +59,429 @@ async def resilient(
         yield session
 
 
-class StateLog:
-    """Every state change of a session, recorded by a background watcher."""
-
-    def __init__(self) -> None:
-        self.changes: list[StateChange] = []
-
-    async def run(self, session: trio_binance.ResilientSession, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        async with session.states() as changes:
-            task_status.started()
-            async for change in changes:
-                self.changes.append(change)
-
-    @property
-    def states(self) -> list[ConnectionState]:
-        return [change.state for change in self.changes]
+@pytest.fixture
+async def recorder(
+    resilient: ResilientSession, nursery: trio.Nursery
+) -> AsyncIterator[StateRecorder]:
+    recorder = StateRecorder()
+    await nursery.start(recorder.run, resilient)
+    yield recorder
 
 
-async def test_requests_and_user_data_survive_a_requested_rotation(
+class Collector:
+    """Takes a resilient stream's items in a background task: flood numbers and gaps."""
+
+    def __init__(self, flood: UserEventFlood) -> None:
+        self.flood = flood
+        self.numbers: list[int] = []
+        self.gaps: list[tuple[int, UserDataGap]] = []  # (numbers received before it, gap)
+        self.complete = trio.Event()
+
+    async def run(self, stream: ResilientUserDataStream, *, until: int | None = None) -> None:
+        wanted = self.flood.count if until is None else until
+        async for item in stream:
+            if isinstance(item, UserDataGap):
+                self.gaps.append((len(self.numbers), item))
+                continue
+            number = self.flood.number_of(item)
+            if number is not None:
+                self.numbers.append(number)
+            if len(self.numbers) >= wanted:
+                self.complete.set()
+
+
+def logons_at(exchange: LocalExchange, *, refuse: int = 0) -> list[float]:
+    """Record when each ``session.logon`` reaches ``exchange`` (trio time); refuse the next
+    ``refuse`` of them."""
+    times: list[float] = []
+    handler = exchange.handler("session.logon")
+    assert handler is not None
+
+    def logon(request: Request) -> Any:
+        times.append(trio.current_time())
+        if len(times) <= refuse:
+            raise ExchangeError(503, -1001, "Internal error; unable to process your request.")
+        return handler(request)
+
+    exchange.register("session.logon", logon)
+    return times
+
+
+# --- make before break ---------------------------------------------------------------------
+
+
+async def test_rotation_before_the_24h_cut_loses_nothing_of_a_10000_event_flood(
     local_exchange: LocalExchange,
-    resilient: trio_binance.ResilientSession,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    flood = UserEventFlood(local_exchange, "alice", 2000)
-    numbers: list[int] = []
+    flood = UserEventFlood(local_exchange, "alice", 10_000, batch=5, interval=0)
+    collector = Collector(flood)
+    first = local_exchange.connections[0]
     async with resilient.user_data() as events, trio.open_nursery() as nursery:
-        first = resilient.current
-        nursery.start_soon(flood.run)
-        await trio.sleep(0.02)
-        await resilient.rotate()
-        assert resilient.current is not first
-        async for item in events:
-            number = flood.number_of(item)
-            if number is not None:
-                numbers.append(number)
-            if len(numbers) == flood.count:
-                break
-    report = flood.verify(numbers)
+        nursery.start_soon(collector.run, events)
+        await flood.run(3_000)  # before: old connection only
+        rotating = await recorder.wait_for(ROTATING)
+        assert DAY - 20 * 60 < rotating.at < DAY  # ahead of the cut, by the default margin
+        await flood.run(4_000)  # while both connections are subscribed
+        await recorder.wait_for(READY, after=recorder.states.index(ROTATING))
+        await flood.run()  # after: new connection only
+        await collector.complete.wait()
+        await trio.sleep_until(DAY + 120)  # past the first connection's 24 h mark
+        nursery.cancel_scope.cancel()
+    report = flood.verify(collector.numbers)
     assert report.perfect, report
+    assert collector.gaps == []
     stats = resilient.statistics()
-    assert stats.rotations == 1
-    assert stats.duplicates_dropped > 0
-    assert (await resilient.server_time()).server_time > 0
+    assert stats.duplicates_dropped > 0  # the two windows really overlapped
+    assert (stats.rotations, stats.reconnects, stats.gaps) == (1, 0, 0)
+    assert recorder.states[:3] == [READY, ROTATING, READY]
+    assert first.closed.is_set()  # closed by us, before the exchange's cut
+    assert [c.id for c in local_exchange.connections] == [2]
+
+
+async def test_server_shutdown_rotates_without_a_gap(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    flood = UserEventFlood(local_exchange, "alice", 3_000, batch=5, interval=0)
+    collector = Collector(flood)
+    async with resilient.user_data() as events, trio.open_nursery() as nursery:
+        nursery.start_soon(collector.run, events)
+        await flood.run(1_000)
+        nursery.start_soon(local_exchange.send_server_shutdown)
+        await recorder.wait_for(ROTATING)
+        await flood.run()
+        await collector.complete.wait()
+        nursery.cancel_scope.cancel()
+    assert flood.verify(collector.numbers).perfect
+    assert collector.gaps == []
+    assert "serverShutdown" in recorder.changes[1].reason
+    assert (resilient.statistics().rotations, resilient.statistics().reconnects) == (1, 0)
+    assert await resilient.ping() is not None
+
+
+async def test_rotation_at_a_time_the_application_chooses(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    before = resilient.current
+    first = local_exchange.connections[0]
+    await trio.sleep(3600)
+    await resilient.rotate("quiet hour")
+    assert resilient.current is not before and before is not None
+    with trio.fail_after(1):  # nothing in flight to drain: closed at once
+        await first.closed.wait()
+    assert "quiet hour" in resilient.state.reason
+    assert [c.id for c in local_exchange.connections] == [2]
+
+
+async def test_old_connection_answers_its_requests_before_it_is_closed(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    local_exchange.faults.delay(2.0, "time")
+    old = resilient.current
+    async with trio.open_nursery() as nursery:
+        replies: list[int] = []
+
+        async def slow_time() -> None:
+            replies.append((await resilient.server_time()).server_time)
+
+        nursery.start_soon(slow_time)
+        await trio.testing.wait_all_tasks_blocked()
+        await resilient.rotate()
+        assert old is not None and not old.closed  # draining
+    assert len(replies) == 1
+    assert old.statistics().requests_sent >= 1
+
+
+# --- unplanned drops ---------------------------------------------------------------------
+
+
+async def test_drop_reconnects_relogs_on_resubscribes_and_marks_the_gap(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    logons = logons_at(local_exchange)
+    flood = UserEventFlood(local_exchange, "alice", 300, batch=10, interval=0)
+    collector = Collector(flood)
+    async with resilient.user_data() as events, trio.open_nursery() as nursery:
+        nursery.start_soon(functools.partial(collector.run, events, until=200))
+        await flood.run(100)
+        while len(collector.numbers) < 100:
+            await trio.sleep(0.01)
+        local_exchange.faults.silent("account.status")
+        in_flight = trio.Event()
+        outcomes: list[BaseException] = []
+
+        async def doomed() -> None:
+            in_flight.set()
+            try:
+                await resilient.account_status()
+            except ResponseLost as exc:
+                outcomes.append(exc)
+
+        nursery.start_soon(doomed)
+        await in_flight.wait()
+        await trio.testing.wait_all_tasks_blocked()
+        dropped_at = trio.current_time()
+        await local_exchange.drop_all()
+        await recorder.wait_for(RECONNECTING)
+        await flood.run(100)  # published while nobody is subscribed: lost for good
+        # A request made while reconnecting waits for the new connection.
+        assert (await resilient.server_time()).server_time > 0
+        back = await recorder.wait_for(READY, after=1)
+        await flood.run()
+        await collector.complete.wait()
+        subscribed = local_exchange.user_streams.subscriptions("alice")
+        assert [s.connection for s in subscribed] == [local_exchange.connections[0]]
+        nursery.cancel_scope.cancel()
+    assert len(outcomes) == 1 and outcomes[0].__class__ is ResponseLost
+    assert back.at - dropped_at <= POLICY.ceiling(0) + 0.1
+    assert len(logons) == 1  # the first logon was before the recorder; this is the re-logon
+    assert local_exchange.connections[0].session_key is not None
+    assert collector.numbers == [*range(100), *range(200, 300)]
+    assert len(collector.gaps) == 1
+    received_before, gap = collector.gaps[0]
+    assert received_before == 100
+    assert gap.last_event_time is not None and gap.lost_at <= gap.resumed_at
+    caught_up = await resilient.catch_up(gap, symbols=["BTCUSDT"])
+    assert caught_up.account.balances and caught_up.trades == {"BTCUSDT": []}
+    assert resilient.statistics().gaps == 1
+
+
+async def test_failed_attempts_back_off_with_seeded_full_jitter(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    logons = logons_at(local_exchange, refuse=5)
+    await local_exchange.drop_all()
+    await recorder.wait_for(READY, after=1)
+    delays = list(itertools.islice(POLICY.delays(), 6))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(logons)]
+    assert len(logons) == 6
+    assert gaps == pytest.approx(delays[1:], abs=0.01)
+    attempts = [c.attempt for c in recorder.changes if c.state is RECONNECTING]
+    assert attempts == [0, 1, 2, 3, 4, 5]
+    assert resilient.statistics().failed_attempts == 5
+
+
+async def test_policy_gives_up_and_closes_everything(
+    local_exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    credentials = local_exchange.demo_keys["alice"].ed25519
+    policy = ReconnectPolicy(initial=1, cap=4, max_attempts=3, seed=1)
+    async with trio_binance.connect_resilient(
+        local_exchange.url, credentials=credentials, policy=policy
+    ) as session:
+        async with session.user_data() as events:
+            local_exchange.faults.drop("session.logon", times=None)
+            await local_exchange.drop_all()
+            with pytest.raises(UserDataStreamLost) as lost:
+                async for _ in events:
+                    pass
+            assert isinstance(lost.value.reason, GaveUp)
+        assert session.state.state is ConnectionState.CLOSED
+        assert "gave up after 3" in session.state.reason
+        with pytest.raises(SessionClosed) as closed:
+            await session.ping()
+        assert isinstance(closed.value.reason, GaveUp)
+
+
+async def test_first_connection_follows_the_policy_too(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    policy = ReconnectPolicy(initial=1, cap=4, max_attempts=2, seed=1)
+    with pytest.raises(GaveUp):
+        async with trio_binance.connect_resilient("ws://127.0.0.1:9/ws-api/v3", policy=policy):
+            pass  # pragma: no cover
+
+
+async def test_fail_fast_while_reconnecting(
+    local_exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    credentials = local_exchange.demo_keys["alice"].ed25519
+    async with trio_binance.connect_resilient(
+        local_exchange.url, credentials=credentials, policy=POLICY, when_reconnecting="fail"
+    ) as session:
+        local_exchange.faults.drop("session.logon", times=3)
+        await local_exchange.drop_all()
+        while session.state.state is READY:
+            await trio.sleep(0.001)
+        with pytest.raises(SessionClosed, match="reconnecting"):
+            await session.ping()
+        while session.state.state is not READY:
+            await trio.sleep(0.1)
+        await session.ping()
+
+
+# --- dead links and pongs ------------------------------------------------------------------
+
+
+async def test_silent_link_is_replaced_after_dead_after(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    await trio.sleep(30)  # a ping came at 20 s
+    old = resilient.current
+    local_exchange.connections[0].stall()
+    stalled_at = trio.current_time()
+    with pytest.raises(ResponseLost) as lost:
+        await resilient.ping()
+    detected_at = trio.current_time()
+    assert isinstance(lost.value.reason, DeadLink)
+    assert "nothing received for 50 s" in str(lost.value)
+    # The last thing received was the 20 s ping (or the reply before the stall).
+    assert stalled_at - 10 + 50 <= detected_at + 0.01 and detected_at <= stalled_at + 50
+    await recorder.wait_for(READY, after=1)
+    assert resilient.current is not old
+    assert resilient.statistics().dead_links == 1
+    await resilient.ping()
+
+
+async def test_pings_alone_keep_a_quiet_link_alive(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    await trio.sleep(3 * 3600)  # no request, no event: only the exchange's pings
+    stats = resilient.statistics()
+    assert (stats.connections_opened, stats.dead_links, stats.reconnects) == (1, 0, 0)
+
+
+async def test_pongs_go_out_while_the_consumer_is_slow(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    flood = UserEventFlood(local_exchange, "alice", 3_000, batch=100, interval=0)
+    taken = 0
+    async with resilient.user_data() as events:
+        await flood.run()
+        async for _ in events:  # 5 s per event: 10 minutes for the first 120
+            taken += 1
+            if taken == 120:
+                break
+            await trio.sleep(5)
+        # Ten minutes with thousands of events waiting: the exchange (pong timeout 60 s)
+        # would have dropped a connection whose reader had stalled.
+        assert events.statistics().buffered > 0
+    stats = resilient.statistics()
+    assert (stats.connections_opened, stats.reconnects, stats.dead_links) == (1, 0, 0)
+    assert local_exchange.connections[0].id == 1
+
+
+# --- bans and connection limits ------------------------------------------------------------
+
+
+def attempts_at(exchange: LocalExchange) -> list[tuple[float, float | None]]:
+    """Record each connection attempt: (trio time, when it may retry if it was refused)."""
+    attempts: list[tuple[float, float | None]] = []
+    count = exchange.limiter.connection_attempt
+
+    def connection_attempt(ip: str, now_ms: int) -> None:
+        try:
+            count(ip, now_ms)
+        except RateLimitRejection as refusal:
+            wait = (refusal.retry_after - now_ms) / 1000
+            attempts.append((trio.current_time(), trio.current_time() + wait))
+            raise
+        attempts.append((trio.current_time(), None))
+
+    exchange.limiter.connection_attempt = connection_attempt  # type: ignore[method-assign]
+    return attempts
+
+
+async def drop_and_wait(exchange: LocalExchange, session: ResilientSession) -> None:
+    """Drop every connection and wait until the session has noticed."""
+    await exchange.drop_all()
+    while session.state.state is READY:
+        await trio.sleep(0.001)
+
+
+@asynccontextmanager
+async def serve(exchange: LocalExchange) -> AsyncIterator[LocalExchange]:
+    exchange.demo_keys = exchange.create_demo_keys(["alice"])
+    async with open_local_exchange(exchange) as served:
+        yield served
+
+
+async def test_ip_ban_holds_reconnects_until_it_ends(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limits = RateLimitConfig(
+        request_weight=(Limit("REQUEST_WEIGHT", "MINUTE", 1, 40),),
+        ban=BanPolicy(tolerated_refusals=0, first_ban_ms=120_000),
+    )
+    async with serve(LocalExchange(limits=limits)) as exchange:
+        credentials = exchange.demo_keys["alice"].ed25519
+        async with trio_binance.connect_resilient(
+            exchange.url, credentials=credentials, policy=POLICY
+        ) as session:
+            recorder = StateRecorder()
+            async with trio.open_nursery() as nursery:
+                await nursery.start(recorder.run, session)
+                with pytest.raises(IpBanned) as banned:
+                    for _ in range(100):
+                        await session.ping()
+                banned_at = trio.current_time()
+                ban_seconds = (banned.value.retry_after - exchange.now_ms()) / 1000
+                assert ban_seconds > 100
+                back = await recorder.wait_for(READY, after=1)
+                nursery.cancel_scope.cancel()
+            assert back.at >= banned_at + ban_seconds
+            assert exchange.connection_attempts == 2  # no knocking during the ban
+            assert exchange.refused_connections[418] == 0
+            await session.ping()
+
+
+async def test_ban_learnt_at_the_handshake_is_waited_out(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with serve(LocalExchange()) as exchange:
+        credentials = exchange.demo_keys["alice"].ed25519
+        async with trio_binance.connect_resilient(
+            exchange.url, credentials=credentials, policy=POLICY
+        ) as session:
+            # Banned by another client on the same IP: this one learns it when it knocks.
+            exchange.limiter._ip("127.0.0.1").banned_until = exchange.now_ms() + 300_000
+            dropped_at = trio.current_time()
+            await drop_and_wait(exchange, session)
+            await session.ping()
+            assert trio.current_time() - dropped_at >= 299.9
+            assert exchange.refused_connections[418] == 1
+            assert exchange.connection_attempts == 3
+
+
+async def test_connection_attempt_limit_is_respected(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limits = RateLimitConfig(connections=(Limit("CONNECTIONS", "MINUTE", 1, 4),))
+    async with serve(LocalExchange(limits=limits)) as exchange:
+        attempts = attempts_at(exchange)
+        credentials = exchange.demo_keys["alice"].ed25519
+        async with trio_binance.connect_resilient(
+            exchange.url, credentials=credentials, policy=POLICY
+        ) as session:
+            for _ in range(10):  # a flapping network: drop after drop
+                await session.ping()
+                await drop_and_wait(exchange, session)
+            await session.ping()
+            assert session.statistics().reconnects == 10
+            refusals = [(at, until) for at, until in attempts if until is not None]
+            assert refusals  # the limit was reached...
+            for refused_at, until in refusals:  # ...and then no knocking until it reset
+                assert not [at for at, _ in attempts if refused_at < at < until - 0.001]
+            assert exchange.refused_connections[418] == 0  # never knocked into a ban

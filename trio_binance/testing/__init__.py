@@ -46,6 +46,7 @@ from trio_binance.testing._server import (
     Request,
 )
 from trio_binance.testing._user_streams import StreamSubscription, UserStreams, install_user_streams
+from trio_binance.testing._watch import StateRecorder
 
 
 @asynccontextmanager
@@ -81,6 +82,7 @@ __all__ = [
     "Request",
     "Rule",
     "Silent",
+    "StateRecorder",
     "StreamSubscription",
     "UserEventFlood",
     "UserStreams",

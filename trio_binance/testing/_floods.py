@@ -70,9 +70,11 @@ class UserEventFlood:
         self.published = 0
         self.done = trio.Event()
 
-    async def run(self) -> None:
-        """Publish every event, ``batch`` at a time, ``interval`` trio seconds apart."""
-        for number in range(self.count):
+    async def run(self, count: int | None = None) -> None:
+        """Publish the next ``count`` events (all that remain by default), ``batch`` at a
+        time, ``interval`` trio seconds apart (``0``: a checkpoint, no time passes)."""
+        end = self.count if count is None else min(self.count, self.published + count)
+        for number in range(self.published, end):
             self.exchange.publish_user_event(
                 self.account,
                 {
@@ -86,7 +88,8 @@ class UserEventFlood:
             self.published += 1
             if self.published % self.batch == 0:
                 await trio.sleep(self.interval)
-        self.done.set()
+        if self.published == self.count:
+            self.done.set()
 
     def number_of(self, event: object) -> int | None:
         """The flood number of ``event``, or ``None`` if it is not one of this flood's."""
