@@ -60,12 +60,10 @@ async def resilient(local_exchange: LocalExchange) -> AsyncIterator[ResilientSes
 
 
 @pytest.fixture
-async def recorder(
-    resilient: ResilientSession, nursery: trio.Nursery
-) -> AsyncIterator[StateRecorder]:
+async def recorder(resilient: ResilientSession, nursery: trio.Nursery) -> StateRecorder:
     recorder = StateRecorder()
     await nursery.start(recorder.run, resilient)
-    yield recorder
+    return recorder
 
 
 class Collector:
@@ -76,6 +74,12 @@ class Collector:
         self.numbers: list[int] = []
         self.gaps: list[tuple[int, UserDataGap]] = []  # (numbers received before it, gap)
         self.complete = trio.Event()
+        self._progress = trio.Event()
+
+    async def wait_count(self, count: int) -> None:
+        while len(self.numbers) < count:
+            await self._progress.wait()
+            self._progress = trio.Event()
 
     async def run(self, stream: ResilientUserDataStream, *, until: int | None = None) -> None:
         wanted = self.flood.count if until is None else until
@@ -86,6 +90,7 @@ class Collector:
             number = self.flood.number_of(item)
             if number is not None:
                 self.numbers.append(number)
+                self._progress.set()
             if len(self.numbers) >= wanted:
                 self.complete.set()
 
@@ -216,8 +221,7 @@ async def test_drop_reconnects_relogs_on_resubscribes_and_marks_the_gap(
     async with resilient.user_data() as events, trio.open_nursery() as nursery:
         nursery.start_soon(functools.partial(collector.run, events, until=200))
         await flood.run(100)
-        while len(collector.numbers) < 100:
-            await trio.sleep(0.01)
+        await collector.wait_count(100)
         local_exchange.faults.silent("account.status")
         in_flight = trio.Event()
         outcomes: list[BaseException] = []
@@ -316,12 +320,10 @@ async def test_fail_fast_while_reconnecting(
     ) as session:
         local_exchange.faults.drop("session.logon", times=3)
         await local_exchange.drop_all()
-        while session.state.state is READY:
-            await trio.sleep(0.001)
+        await until_state(session, RECONNECTING)
         with pytest.raises(SessionClosed, match="reconnecting"):
             await session.ping()
-        while session.state.state is not READY:
-            await trio.sleep(0.1)
+        await until_state(session, READY)
         await session.ping()
 
 
@@ -386,6 +388,11 @@ async def test_pongs_go_out_while_the_consumer_is_slow(
 # --- bans and connection limits ------------------------------------------------------------
 
 
+async def ping_until_refused(session: ResilientSession) -> None:
+    for _ in range(100):
+        await session.ping()
+
+
 def attempts_at(exchange: LocalExchange) -> list[tuple[float, float | None]]:
     """Record each connection attempt: (trio time, when it may retry if it was refused)."""
     attempts: list[tuple[float, float | None]] = []
@@ -407,8 +414,14 @@ def attempts_at(exchange: LocalExchange) -> list[tuple[float, float | None]]:
 async def drop_and_wait(exchange: LocalExchange, session: ResilientSession) -> None:
     """Drop every connection and wait until the session has noticed."""
     await exchange.drop_all()
-    while session.state.state is READY:
-        await trio.sleep(0.001)
+    await until_state(session, RECONNECTING)
+
+
+async def until_state(session: ResilientSession, state: ConnectionState) -> None:
+    async with session.states() as changes:
+        async for change in changes:
+            if change.state is state:
+                return
 
 
 @asynccontextmanager
@@ -434,9 +447,9 @@ async def test_ip_ban_holds_reconnects_until_it_ends(
             async with trio.open_nursery() as nursery:
                 await nursery.start(recorder.run, session)
                 with pytest.raises(IpBanned) as banned:
-                    for _ in range(100):
-                        await session.ping()
+                    await ping_until_refused(session)
                 banned_at = trio.current_time()
+                assert banned.value.retry_after is not None
                 ban_seconds = (banned.value.retry_after - exchange.now_ms()) / 1000
                 assert ban_seconds > 100
                 back = await recorder.wait_for(READY, after=1)

@@ -60,9 +60,11 @@ from trio_binance._resilient import (
     DeadLink,
     ResilientSession,
     ResilientStatistics,
+    connect_resilient,
+)
+from trio_binance._resilient_streams import (
     ResilientUserDataStream,
     ResilientUserDataStreamStatistics,
-    connect_resilient,
 )
 from trio_binance._session import PRODUCTION, TESTNET, Session, SessionStatistics, connect
 from trio_binance._transport import TransportClosed, TrioWebsocketTransport

@@ -42,12 +42,10 @@ import trio
 
 from trio_binance._api import ApiMethods
 from trio_binance._credentials import Credentials
-from trio_binance._dedup import Splice, TailRecorder
 from trio_binance._exceptions import (
     BinanceError,
     ConnectFailed,
     OutcomeUnknown,
-    ProtocolError,
     RateLimited,
     SessionClosed,
 )
@@ -61,17 +59,16 @@ from trio_binance._reconnect import (
     StateBroadcast,
     StateChange,
 )
+from trio_binance._resilient_streams import ResilientUserDataStream, StreamTotals
 from trio_binance._session import PRODUCTION, Session, SessionStatistics, connect
 from trio_binance._transport import DEFAULT_CLOSE_TIMEOUT, TransportClosed
 from trio_binance._user_data import (
     DEFAULT_BUFFER_SIZE,
     SUBSCRIBE,
     UNSUBSCRIBE,
-    UserDataStream,
     UserDataStreamLost,
-    UserDataStreamTerminated,
 )
-from trio_binance.models import Empty, UserDataEvent
+from trio_binance.models import Empty
 
 if TYPE_CHECKING:
     from trio_binance._reconcile import Reconciliation
@@ -90,9 +87,6 @@ DEFAULT_DRAIN_TIMEOUT: Final = 10.0
 # against a server that accepts and drops at once).
 DEFAULT_STABLE_AFTER: Final = 30.0
 _DRAIN_POLL: Final = 0.05
-
-UserDataItem = UserDataEvent | UserDataGap
-"""What a resilient user-data stream yields: an event, or a gap marker."""
 
 
 class DeadLink(TransportClosed):
@@ -124,20 +118,6 @@ class ResilientStatistics(msgspec.Struct, frozen=True, gc=False):
     """User-data events seen on two connections during a rotation and delivered once."""
     session: SessionStatistics | None
     """The live connection's own statistics (``None`` while there is none)."""
-
-
-class ResilientUserDataStreamStatistics(msgspec.Struct, frozen=True, gc=False):
-    """A snapshot of a resilient stream, from :meth:`ResilientUserDataStream.statistics`."""
-
-    delivered: int
-    """Events (not gap markers) handed to the consumer."""
-    buffered: int
-    gaps: int
-    duplicates_dropped: int
-    malformed: int
-    """Events that could not be decoded (each logged); they are not delivered."""
-    subscriptions: int
-    """Subscriptions made so far, one per connection it lived on."""
 
 
 # --- one connection --------------------------------------------------------------------------
@@ -174,246 +154,6 @@ class _Link:
         self.planned = planned
         self.trouble_reason = reason
         self.trouble.set()
-
-
-# --- one subscription of a stream ------------------------------------------------------------
-
-
-class _Feed:
-    """One subscription of a resilient stream, on one connection."""
-
-    def __init__(self, predecessor: _Feed | None) -> None:
-        self.predecessor = predecessor
-        self.successor: _Feed | None = None
-        self.session: Session | None = None
-        self.subscription_id: int | None = None
-        self.scope = trio.CancelScope()
-        self.started = False
-        self.turn = trio.Event()
-        """Set when every event before this feed's has been delivered."""
-        self.splice: Splice[UserDataEvent] = Splice(None)
-        self.gap: UserDataGap | None = None
-        self.recorder: TailRecorder[UserDataEvent] | None = None
-        self.detaching = False
-        self.ended = trio.Event()
-        self.exited = trio.Event()
-        """Set when its task is over (unsubscribed, or its connection gone)."""
-        self.clean = False
-        self.end_reason = ""
-        self.ended_at = 0.0
-
-
-class ResilientUserDataStream:
-    """The user-data events of one account, across every connection of a resilient session.
-
-    Iterate it with ``async for``: each item is a typed event from :mod:`trio_binance.models`,
-    or a :class:`~trio_binance.UserDataGap` where events may be missing. Events are delivered
-    exactly once and in the exchange's order. The stream ends only when its block is left,
-    the session closes or gives up (:class:`UserDataStreamLost`), or a re-subscription is
-    refused (that refusal is raised).
-    """
-
-    def __init__(
-        self, owner: ResilientSession, credentials: Credentials | None, buffer_size: int
-    ) -> None:
-        self._owner = owner
-        self.credentials = credentials
-        self.buffer_size = buffer_size
-        self._send, self._receive = trio.open_memory_channel[UserDataItem](buffer_size)
-        self._last: _Feed | None = None
-        self._end: BaseException | None = None
-        self._left = False
-        self._last_event_time: int | None = None
-        self._delivered = 0
-        self._gaps = 0
-        self._duplicates = 0
-        self._malformed = 0
-        self._subscriptions = 0
-
-    def __repr__(self) -> str:
-        state = "ended" if self._end is not None or self._left else "open"
-        return f"<ResilientUserDataStream {state} subscriptions={self._subscriptions}>"
-
-    def statistics(self) -> ResilientUserDataStreamStatistics:
-        return ResilientUserDataStreamStatistics(
-            delivered=self._delivered,
-            buffered=self._send.statistics().current_buffer_used,
-            gaps=self._gaps,
-            duplicates_dropped=self._duplicates,
-            malformed=self._malformed,
-            subscriptions=self._subscriptions,
-        )
-
-    # --- the consumer's side ---
-
-    def __aiter__(self) -> ResilientUserDataStream:
-        return self
-
-    async def __anext__(self) -> UserDataItem:
-        try:
-            item = await self._receive.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            if self._end is None or self._left:
-                raise StopAsyncIteration from None
-            raise self._end from None
-        if not isinstance(item, UserDataGap):
-            self._delivered += 1
-        return item
-
-    # --- the chain of subscriptions ---
-
-    def _new_feed(self) -> _Feed:
-        """The next subscription, created before its subscribe is sent (see ``_dedup``)."""
-        predecessor = self._last
-        feed = _Feed(predecessor)
-        if predecessor is None:
-            feed.turn.set()
-        else:
-            predecessor.successor = feed
-            if predecessor.ended.is_set():
-                self._hand_over(predecessor, feed)
-            else:
-                predecessor.recorder = TailRecorder(self.buffer_size)
-        self._last = feed
-        return feed
-
-    def _abandon(self, feed: _Feed) -> None:
-        """``feed``'s subscribe failed: the chain goes on from its predecessor."""
-        predecessor = feed.predecessor
-        if predecessor is not None:
-            predecessor.successor = None
-            if not predecessor.ended.is_set():
-                predecessor.recorder = None
-        self._last = predecessor
-
-    def _hand_over(self, predecessor: _Feed, successor: _Feed) -> None:
-        successor.splice = Splice(predecessor.recorder)
-        if not predecessor.clean:
-            successor.gap = UserDataGap(
-                reason=predecessor.end_reason,
-                last_event_time=self._last_event_time,
-                lost_at=predecessor.ended_at,
-                resumed_at=trio.current_time(),
-            )
-        successor.turn.set()
-
-    def _feed_on(self, session: Session) -> _Feed | None:
-        feed = self._last
-        while feed is not None and feed.session is not session:
-            feed = feed.predecessor
-        return feed
-
-    def _needs_feed_on(self, session: Session) -> bool:
-        last = self._last
-        return not self.closed and (last is None or last.session is not session)
-
-    @property
-    def closed(self) -> bool:
-        return self._left or self._end is not None
-
-    async def _pump(self, feed: _Feed, session: Session, *, task_status: Any) -> None:
-        """Subscribe on ``session``, then (in turn) deliver its events; never raises once
-        subscribed."""
-        end: BaseException | None = None
-        try:
-            with feed.scope:
-                try:
-                    async with session.user_data(
-                        credentials=self.credentials, buffer_size=self.buffer_size
-                    ) as core:
-                        feed.session = session
-                        feed.subscription_id = core.subscription_id
-                        feed.started = True
-                        self._subscriptions += 1
-                        task_status.started()
-                        await feed.turn.wait()
-                        await self._deliver(feed, core)
-                except (BinanceError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                    if not feed.started:
-                        raise
-                    end = exc
-            if feed.started:
-                self._finish(feed, end)
-        finally:
-            feed.exited.set()
-
-    async def _deliver(self, feed: _Feed, core: UserDataStream) -> None:
-        if feed.gap is not None:
-            await self._emit_gap(feed.gap)
-        splice = feed.splice
-        while True:
-            try:
-                event = await core.__anext__()
-            except StopAsyncIteration:
-                return
-            except ProtocolError as exc:
-                self._malformed += 1
-                logger.warning("resilient user data: %s", exc)
-                continue
-            if splice.is_duplicate(event):
-                self._duplicates += 1
-                self._owner._duplicates += 1
-                continue
-            if splice.diverged:
-                splice.diverged = False
-                await self._emit_gap(
-                    UserDataGap(
-                        reason="the new subscription's events disagree with the old one's",
-                        last_event_time=self._last_event_time,
-                        lost_at=trio.current_time(),
-                        resumed_at=trio.current_time(),
-                    )
-                )
-            recorder = feed.recorder
-            if recorder is not None:
-                recorder.add(event)
-            await self._send.send(event)
-            event_time = getattr(event, "event_time", None)
-            if isinstance(event_time, int):
-                self._last_event_time = event_time
-
-    async def _emit_gap(self, gap: UserDataGap) -> None:
-        self._gaps += 1
-        self._owner._gaps += 1
-        logger.info("user data gap: %s", gap.reason)
-        await self._send.send(gap)
-
-    def _finish(self, feed: _Feed, end: BaseException | None) -> None:
-        feed.clean = feed.detaching and isinstance(end, UserDataStreamTerminated)
-        feed.end_reason = _describe_end(end)
-        feed.ended_at = trio.current_time()
-        feed.ended.set()
-        if feed.successor is not None:
-            self._hand_over(feed, feed.successor)
-
-    def _fail(self, error: BaseException) -> None:
-        """No more events: the consumer gets ``error`` after those already buffered."""
-        if self._end is None:
-            self._end = error
-        self._send.close()
-        feed = self._last
-        while feed is not None:
-            feed.scope.cancel()
-            feed = feed.predecessor
-
-    async def _exited(self) -> None:
-        feed = self._last
-        while feed is not None:
-            await feed.exited.wait()
-            feed = feed.predecessor
-
-    def _leave(self) -> None:
-        self._left = True
-        self._fail(StopAsyncIteration())
-        self._receive.close()
-
-
-def _describe_end(end: BaseException | None) -> str:
-    if isinstance(end, UserDataStreamLost) and isinstance(end.reason, TransportClosed):
-        return f"subscription lost with its connection ({end.reason.describe()})"
-    if end is None:
-        return "subscription ended"
-    return f"subscription ended: {end}"
 
 
 # --- the session ------------------------------------------------------------------------------
@@ -467,8 +207,7 @@ class ResilientSession(ApiMethods):
         self._reconnects = 0
         self._rotations = 0
         self._dead_links = 0
-        self._gaps = 0
-        self._duplicates = 0
+        self._totals = StreamTotals()
 
     def __repr__(self) -> str:
         return f"<ResilientSession {self.state.state.value} {self.url}>"
@@ -505,8 +244,8 @@ class ResilientSession(ApiMethods):
             reconnects=self._reconnects,
             rotations=self._rotations,
             dead_links=self._dead_links,
-            gaps=self._gaps,
-            duplicates_dropped=self._duplicates,
+            gaps=self._totals.gaps,
+            duplicates_dropped=self._totals.duplicates,
             session=session.statistics() if session is not None else None,
         )
 
@@ -587,7 +326,7 @@ class ResilientSession(ApiMethods):
             from trio_binance._exceptions import InvalidParameter
 
             raise InvalidParameter("buffer_size", "must be an int of at least 1")
-        stream = ResilientUserDataStream(self, credentials, buffer_size)
+        stream = ResilientUserDataStream(self._totals, credentials, buffer_size)
         await self._subscribe_first(stream)
         try:
             yield stream
@@ -992,8 +731,5 @@ __all__ = [
     "DeadLink",
     "ResilientSession",
     "ResilientStatistics",
-    "ResilientUserDataStream",
-    "ResilientUserDataStreamStatistics",
-    "UserDataItem",
     "connect_resilient",
 ]
