@@ -498,3 +498,40 @@ async def test_connection_attempt_limit_is_respected(
             for refused_at, until in refusals:  # ...and then no knocking until it reset
                 assert not [at for at, _ in attempts if refused_at < at < until - 0.001]
             assert exchange.refused_connections[418] == 0  # never knocked into a ban
+
+
+async def test_order_lost_at_a_drop_is_reconciled_on_the_next_connection(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    local_exchange.faults.drop("order.place", after_execute=True)
+    with pytest.raises(ResponseLost) as lost:
+        await resilient.place_order(
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT",
+            time_in_force="GTC",
+            price="20000",
+            quantity="0.001",
+        )
+    found = await resilient.reconcile(lost.value)
+    assert found.outcome == "executed"
+    assert found.order is not None and found.order.client_order_id == found.client_order_id
+    assert resilient.statistics().reconnects == 1
+    assert local_exchange.requests_seen["order.place"] == 1  # never re-sent
+    assert resilient.recv_window is None or int(resilient.recv_window) > 0
+    assert abs(resilient.clock.now_ms() - local_exchange.now_ms()) < 1000
+
+
+async def test_waiting_for_a_connection_is_bounded_by_the_callers_deadline(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    logons_at(local_exchange, refuse=50)
+    await drop_and_wait(local_exchange, resilient)
+    with trio.move_on_after(5) as waited:
+        await resilient.ping()
+    assert waited.cancelled_caught
+    assert resilient.state.state is RECONNECTING and resilient.state.attempt >= 1

@@ -41,6 +41,7 @@ import msgspec
 import trio
 
 from trio_binance._api import ApiMethods
+from trio_binance._clock import ExchangeClock
 from trio_binance._credentials import Credentials
 from trio_binance._exceptions import (
     BinanceError,
@@ -191,6 +192,7 @@ class ResilientSession(ApiMethods):
             StateChange(ConnectionState.CONNECTING, "opening the first connection", 0.0)
         )
         self._current: _Link | None = None
+        self._last_session: Session | None = None
         self._changed = trio.Event()
         self._streams: set[ResilientUserDataStream] = set()
         self._lock = trio.Lock()  # subscribing vs. re-subscribing on a new connection
@@ -285,11 +287,27 @@ class ResilientSession(ApiMethods):
             self._note_refusal(error.status, error.data)
             raise
 
+    @property
+    def clock(self) -> ExchangeClock:
+        """The exchange clock as the latest connection measured it."""
+        return self._latest_session().clock
+
+    @property
+    def recv_window(self) -> int | str | None:
+        """The ``recvWindow`` signed requests carry (ms), or ``None`` without credentials."""
+        return self._latest_session().recv_window
+
+    def _latest_session(self) -> Session:
+        if self._last_session is None:  # pragma: no cover  (the body runs after a connection)
+            raise SessionClosed("no connection was ever made")
+        return self._last_session
+
     async def reconcile(self, error: OutcomeUnknown) -> Reconciliation:
-        """:func:`trio_binance.reconcile` on the live connection."""
+        """:func:`trio_binance.reconcile` through this session: its queries go to whichever
+        connection is live (waiting for one per ``when_reconnecting``)."""
         from trio_binance._reconcile import reconcile  # builds on the session
 
-        return await reconcile(self, error)  # type: ignore[arg-type]
+        return await reconcile(self, error)  # type: ignore[arg-type]  # same surface as Session
 
     async def catch_up(
         self, gap: UserDataGap | None = None, *, symbols: Sequence[str] = ()
@@ -524,7 +542,8 @@ class ResilientSession(ApiMethods):
                 self._failed_attempts += 1
                 self._carried_failures = failures
                 self._note_failure(exc)
-                self.policy.check(failures, started, trio.current_time())
+                if serving is None or not serving.alive:  # never give up on a working one
+                    self.policy.check(failures, started, trio.current_time())
                 delay = max(next(delays), self._refused_until - trio.current_time())
                 state = (
                     ConnectionState.DEGRADED
@@ -633,6 +652,8 @@ class ResilientSession(ApiMethods):
 
     def _set_current(self, link: _Link | None) -> None:
         self._current = link
+        if link is not None:
+            self._last_session = link.session
         changed, self._changed = self._changed, trio.Event()
         changed.set()
 
