@@ -27,6 +27,7 @@ from trio_binance import (
     ResilientUserDataStream,
     ResponseLost,
     SessionClosed,
+    SubscriptionActive,
     UserDataGap,
     UserDataStreamLost,
 )
@@ -36,6 +37,7 @@ from trio_binance.testing import (
     Limit,
     LocalExchange,
     RateLimitConfig,
+    Reply,
     Request,
     StateRecorder,
     UserEventFlood,
@@ -535,3 +537,63 @@ async def test_waiting_for_a_connection_is_bounded_by_the_callers_deadline(
         await resilient.ping()
     assert waited.cancelled_caught
     assert resilient.state.state is RECONNECTING and resilient.state.attempt >= 1
+
+
+async def test_overflow_becomes_a_gap_and_the_stream_goes_on(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    flood = UserEventFlood(local_exchange, "alice", 400, batch=400, interval=0)
+    async with resilient.user_data(buffer_size=50) as events:
+        await flood.run(300)  # nobody reads: 50 buffered here, 50 in the subscription, then...
+        await trio.testing.wait_all_tasks_blocked()
+        before: list[int | None] = []
+        while not isinstance(item := await events.__anext__(), UserDataGap):
+            before.append(flood.number_of(item))
+        # What the buffers held (this stream's, the subscription's, one in hand) came first.
+        assert before == list(range(len(before))) and len(before) > 100
+        assert "consumer fell 50 events behind" in item.reason
+        await trio.testing.wait_all_tasks_blocked()  # re-subscribed on the same connection
+        await flood.run()
+        rest = [flood.number_of(await events.__anext__()) for _ in range(100)]
+        assert rest == list(range(300, 400))
+        assert events.statistics().subscriptions == 2 and events.statistics().gaps == 1
+    assert resilient.statistics().reconnects == 0
+
+
+async def test_refused_resubscription_ends_the_stream_and_degrades(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with resilient.user_data() as events:
+        local_exchange.faults.arm(
+            Reply(400, -2035, "User Data Stream subscription already active."),
+            method="userDataStream.subscribe",
+        )
+        await local_exchange.drop_all()
+        degraded = await recorder.wait_for(ConnectionState.DEGRADED)
+        assert "refused" in degraded.reason
+        with pytest.raises(SubscriptionActive):
+            await events.__anext__()
+    await resilient.ping()  # requests still work
+
+
+async def test_failed_rotation_attempts_degrade_while_the_old_connection_serves(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    logons_at(local_exchange, refuse=2)
+    old = resilient.current
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(resilient.rotate)
+        degraded = await recorder.wait_for(ConnectionState.DEGRADED)
+        assert "attempt 1 failed" in degraded.reason
+        assert resilient.current is old
+        await resilient.ping()  # still served by the old connection meanwhile
+    assert recorder.states[-1] is READY and resilient.current is not old
+    assert resilient.statistics().rotations == 1

@@ -193,6 +193,7 @@ class ResilientSession(ApiMethods):
         )
         self._current: _Link | None = None
         self._last_session: Session | None = None
+        self._refused: str | None = None
         self._changed = trio.Event()
         self._streams: set[ResilientUserDataStream] = set()
         self._lock = trio.Lock()  # subscribing vs. re-subscribing on a new connection
@@ -209,7 +210,7 @@ class ResilientSession(ApiMethods):
         self._reconnects = 0
         self._rotations = 0
         self._dead_links = 0
-        self._totals = StreamTotals()
+        self._totals = StreamTotals(self._resubscribe_soon)
 
     def __repr__(self) -> str:
         return f"<ResilientSession {self.state.state.value} {self.url}>"
@@ -390,6 +391,29 @@ class ResilientSession(ApiMethods):
                 self._streams.add(stream)
                 return
 
+    def _resubscribe_soon(self, stream: ResilientUserDataStream) -> None:
+        if self._nursery is not None and not self._closed:
+            self._nursery.start_soon(self._resubscribe, stream)
+
+    async def _resubscribe(self, stream: ResilientUserDataStream) -> None:
+        """A stream's subscription ended on a connection that still serves: subscribe again
+        there (a lost connection is left to the supervisor, which re-subscribes everything)."""
+        async with self._lock:
+            session = self.current
+            if session is None or stream not in self._streams:
+                return
+            if not stream._needs_feed_on(session):
+                return
+            try:
+                await self._attach(stream, session)
+            except BinanceError as exc:
+                if session.closed:
+                    return  # the supervisor will re-subscribe on the next connection
+                logger.warning("re-subscribing user data failed: %s", exc)
+                self._streams.discard(stream)
+                stream._fail(exc)
+                self._publish(ConnectionState.DEGRADED, f"user data subscription refused: {exc}")
+
     async def _attach(self, stream: ResilientUserDataStream, session: Session) -> None:
         """Subscribe ``stream`` on ``session`` (with the lock held)."""
         assert self._nursery is not None
@@ -417,8 +441,7 @@ class ResilientSession(ApiMethods):
                 logger.warning("re-subscribing user data failed: %s", exc)
                 self._streams.discard(stream)
                 stream._fail(exc)
-        if degraded:
-            self._publish(ConnectionState.DEGRADED, "a user data subscription was refused")
+        self._refused = "a user data subscription was refused" if degraded else None
         return True
 
     async def _detach_all(self, old: _Link) -> None:
@@ -468,10 +491,10 @@ class ResilientSession(ApiMethods):
         new = await self._replacement(serving=old)
         if old.alive:
             self._rotations += 1
-            self._publish(ConnectionState.READY, f"rotated ({why})")
+            self._announce(f"rotated ({why})")
         else:  # lost while its replacement was being opened
             self._reconnects += 1
-            self._publish(ConnectionState.READY, f"reconnected ({old.trouble_reason})")
+            self._announce(f"reconnected ({old.trouble_reason})")
         self._finish_rotation()
         await self._detach_all(old)
         await self._retire(old, drain=True)
@@ -482,7 +505,7 @@ class ResilientSession(ApiMethods):
         await self._retire(old, drain=False)
         new = await self._replacement(serving=None)
         self._reconnects += 1
-        self._publish(ConnectionState.READY, f"reconnected ({old.trouble_reason})")
+        self._announce(f"reconnected ({old.trouble_reason})")
         self._finish_rotation()
         return new
 
@@ -656,6 +679,13 @@ class ResilientSession(ApiMethods):
             self._last_session = link.session
         changed, self._changed = self._changed, trio.Event()
         changed.set()
+
+    def _announce(self, reason: str) -> None:
+        """The new connection serves: READY, or DEGRADED if a stream could not follow it."""
+        if self._refused is not None:
+            self._publish(ConnectionState.DEGRADED, f"{reason}; {self._refused}")
+        else:
+            self._publish(ConnectionState.READY, reason)
 
     def _publish(self, state: ConnectionState, reason: str, *, attempt: int = 0) -> None:
         if self._closed and state is not ConnectionState.CLOSED:

@@ -18,6 +18,7 @@ unsubscribed (``detaching``); this module keeps each feed's events in their plac
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -50,11 +51,13 @@ UserDataItem = UserDataEvent | UserDataGap
 
 
 class StreamTotals:
-    """Counters a session keeps over all its streams, past and present."""
+    """What a session keeps for all its streams: counters over their whole life, and how a
+    stream asks for a new subscription."""
 
-    def __init__(self) -> None:
+    def __init__(self, resubscribe: Callable[[ResilientUserDataStream], None]) -> None:
         self.gaps = 0
         self.duplicates = 0
+        self.resubscribe = resubscribe
 
 
 class ResilientUserDataStreamStatistics(msgspec.Struct, frozen=True, gc=False):
@@ -200,7 +203,9 @@ class ResilientUserDataStream:
 
     def _needs_feed_on(self, session: Session) -> bool:
         last = self._last
-        return not self.closed and (last is None or last.session is not session)
+        return not self.closed and (
+            last is None or last.session is not session or last.ended.is_set()
+        )
 
     @property
     def closed(self) -> bool:
@@ -280,6 +285,10 @@ class ResilientUserDataStream:
         feed.ended.set()
         if feed.successor is not None:
             self._hand_over(feed, feed.successor)
+        elif not feed.clean and not self.closed:
+            # Ended on a connection that may still serve (an overflow, a termination by the
+            # exchange): ask for a new subscription; a lost connection is the supervisor's.
+            self._totals.resubscribe(self)
 
     def _fail(self, error: BaseException) -> None:
         """No more events: the consumer gets ``error`` after those already buffered."""
