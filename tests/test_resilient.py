@@ -597,3 +597,35 @@ async def test_failed_rotation_attempts_degrade_while_the_old_connection_serves(
         await resilient.ping()  # still served by the old connection meanwhile
     assert recorder.states[-1] is READY and resilient.current is not old
     assert resilient.statistics().rotations == 1
+
+
+async def test_an_exchange_that_accepts_and_says_nothing_counts_as_a_failed_attempt(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    local_exchange.faults.silent("session.logon")
+    dropped_at = trio.current_time()
+    await drop_and_wait(local_exchange, resilient)
+    back = await recorder.wait_for(READY, after=1)
+    assert resilient.statistics().failed_attempts == 1
+    assert 30 <= back.at - dropped_at <= 30 + POLICY.ceiling(0) + POLICY.ceiling(1) + 0.1
+
+
+async def test_an_unanswered_resubscription_replaces_the_new_connection(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with resilient.user_data() as events:
+        local_exchange.faults.silent("userDataStream.subscribe")
+        await drop_and_wait(local_exchange, resilient)
+        await recorder.wait_for(READY, after=1)
+        assert resilient.statistics().connections_opened == 3
+        local_exchange.publish_user_event(
+            "alice", {"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1", "T": 2}
+        )
+        assert isinstance(await events.__anext__(), UserDataGap)
+        assert (await events.__anext__()).event_time == 1

@@ -87,6 +87,9 @@ DEFAULT_DRAIN_TIMEOUT: Final = 10.0
 # A connection that lived less than this did not reset the backoff (no reconnect storm
 # against a server that accepts and drops at once).
 DEFAULT_STABLE_AFTER: Final = 30.0
+# Opening a connection (handshake, clock sync, logon) or subscribing on it must not take
+# longer: an exchange that accepts and then says nothing is as good as down.
+DEFAULT_OPEN_TIMEOUT: Final = 30.0
 _DRAIN_POLL: Final = 0.05
 
 
@@ -175,9 +178,11 @@ class ResilientSession(ApiMethods):
         when_reconnecting: Literal["wait", "fail"],
         drain_timeout: float,
         stable_after: float,
+        open_timeout: float,
         close_timeout: float,
         connect_options: Mapping[str, Any],
     ) -> None:
+        self.open_timeout = open_timeout
         self.url = url
         self.policy = policy
         self.rotate_after = rotate_after
@@ -433,7 +438,12 @@ class ResilientSession(ApiMethods):
             if not stream._needs_feed_on(session):
                 continue
             try:
-                await self._attach(stream, session)
+                with trio.fail_after(self.open_timeout):
+                    await self._attach(stream, session)
+            except trio.TooSlowError:
+                # Unanswered: no better than a lost connection (and its requests fail so).
+                await session.abort(TransportClosed(None, "no reply to a subscribe"))
+                return False
             except BinanceError as exc:
                 if session.closed:
                     return False
@@ -559,8 +569,9 @@ class ResilientSession(ApiMethods):
             link = _Link(self._links + 1)
             try:
                 assert self._nursery is not None
-                await self._nursery.start(self._run_link, link)
-            except (BinanceError, OSError) as exc:
+                with trio.fail_after(self.open_timeout):  # handshake, clock sync and logon
+                    await self._nursery.start(self._run_link, link)
+            except (BinanceError, OSError, trio.TooSlowError) as exc:
                 failures += 1
                 self._failed_attempts += 1
                 self._carried_failures = failures
@@ -725,6 +736,7 @@ async def connect_resilient(
     when_reconnecting: Literal["wait", "fail"] = "wait",
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     stable_after: float = DEFAULT_STABLE_AFTER,
+    open_timeout: float = DEFAULT_OPEN_TIMEOUT,
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     **connect_options: Any,
 ) -> AsyncIterator[ResilientSession]:
@@ -742,7 +754,9 @@ async def connect_resilient(
     while no connection serves ``"wait"`` for one (bound them with ``trio.fail_after``), or
     ``"fail"`` at once with ``SessionClosed``. ``drain_timeout``: how long a replaced
     connection may keep answering the requests it already sent. ``stable_after``: a
-    connection that lived less than this does not reset the backoff. Other keyword arguments
+    connection that lived less than this does not reset the backoff. ``open_timeout``: the
+    longest a new connection may take to open, sync its clock, log on and subscribe before
+    the attempt counts as failed. Other keyword arguments
     (``logon``, ``recv_window``, ``transport``, ``governor``, ``wall_clock``...) go to each
     :func:`~trio_binance.connect`.
     """
@@ -764,6 +778,7 @@ async def connect_resilient(
         when_reconnecting=when_reconnecting,
         drain_timeout=drain_timeout,
         stable_after=stable_after,
+        open_timeout=open_timeout,
         close_timeout=close_timeout,
         connect_options={**connect_options, "close_timeout": close_timeout},
     )
