@@ -49,8 +49,12 @@ RESILIENT = "resilient user_data()"
 
 
 def report_bodies(count: int, first_id: int = 0) -> list[bytes]:
+    """Distinct reports: a new order id each, and event times ten to a millisecond."""
     report = documented_report()
-    return [msgspec.json.encode({**report, "i": first_id + n}) for n in range(count)]
+    return [
+        msgspec.json.encode({**report, "i": first_id + n, "E": report["E"] + (first_id + n) // 10})
+        for n in range(count)
+    ]
 
 
 def frames(subscription: StreamSubscription, bodies: list[bytes]) -> list[str]:

@@ -31,6 +31,7 @@ from trio_binance import (
     UserDataGap,
     UserDataStreamLost,
 )
+from trio_binance.models import BalanceUpdate
 from trio_binance.testing import (
     BanPolicy,
     ExchangeError,
@@ -628,4 +629,5 @@ async def test_an_unanswered_resubscription_replaces_the_new_connection(
             "alice", {"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1", "T": 2}
         )
         assert isinstance(await events.__anext__(), UserDataGap)
-        assert (await events.__anext__()).event_time == 1
+        event = await events.__anext__()
+        assert isinstance(event, BalanceUpdate) and event.clear_time == 2
