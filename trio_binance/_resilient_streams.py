@@ -267,7 +267,10 @@ class ResilientUserDataStream:
             recorder = feed.recorder
             if recorder is not None:
                 recorder.add(event)
-            await self._send.send(event)
+            try:  # room in the buffer (nearly always): no extra trip through the scheduler
+                self._send.send_nowait(event)
+            except trio.WouldBlock:
+                await self._send.send(event)
             event_time = getattr(event, "event_time", None)
             if isinstance(event_time, int):
                 self._last_event_time = event_time
