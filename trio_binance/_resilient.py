@@ -194,7 +194,9 @@ class ResilientSession(ApiMethods):
         self._close_timeout = close_timeout
         self._connect_options = dict(connect_options)
         self._states = StateBroadcast(
-            StateChange(ConnectionState.CONNECTING, "opening the first connection", 0.0)
+            StateChange(
+                ConnectionState.CONNECTING, "opening the first connection", trio.current_time()
+            )
         )
         self._current: _Link | None = None
         self._last_session: Session | None = None
