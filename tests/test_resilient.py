@@ -631,3 +631,45 @@ async def test_an_unanswered_resubscription_replaces_the_new_connection(
         assert isinstance(await events.__anext__(), UserDataGap)
         event = await events.__anext__()
         assert isinstance(event, BalanceUpdate) and event.clear_time == 2
+
+
+async def test_old_connection_lost_while_its_replacement_opens(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    recorder: StateRecorder,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    logons_at(local_exchange, refuse=3)
+    async with resilient.user_data() as events, trio.open_nursery() as nursery:
+        nursery.start_soon(resilient.rotate)
+        await recorder.wait_for(ConnectionState.DEGRADED)  # rotation attempt 1 failed
+        await local_exchange.drop_all()  # and now the old one is gone too
+        lost = await recorder.wait_for(RECONNECTING)
+        back = await recorder.wait_for(READY, after=recorder.changes.index(lost))
+        assert back.reason.startswith("reconnected")
+        local_exchange.publish_user_event(
+            "alice", {"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1", "T": 2}
+        )
+        assert isinstance(await events.__anext__(), UserDataGap)
+        assert isinstance(await events.__anext__(), BalanceUpdate)
+    stats = resilient.statistics()
+    assert (stats.rotations, stats.reconnects, stats.failed_attempts) == (0, 1, 3)
+
+
+async def test_subscribing_while_reconnecting_waits_for_the_next_connection(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    logons_at(local_exchange, refuse=2)
+    await drop_and_wait(local_exchange, resilient)
+    async with resilient.user_data() as events:
+        assert resilient.state.state is READY
+        local_exchange.publish_user_event(
+            "alice", {"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1", "T": 2}
+        )
+        event = await events.__anext__()  # no gap: nothing came before on this stream
+        assert isinstance(event, BalanceUpdate)
+        assert repr(events).startswith("<ResilientUserDataStream open")
+    with pytest.raises(StopAsyncIteration):
+        await events.__anext__()
