@@ -673,3 +673,24 @@ async def test_subscribing_while_reconnecting_waits_for_the_next_connection(
         assert repr(events).startswith("<ResilientUserDataStream open")
     with pytest.raises(StopAsyncIteration):
         await events.__anext__()
+
+
+async def test_hmac_key_resubscribes_by_signature_after_a_drop(
+    local_exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    credentials = local_exchange.demo_keys["alice"].hmac  # no session.logon for HMAC keys
+    async with (
+        trio_binance.connect_resilient(
+            local_exchange.url, credentials=credentials, policy=POLICY
+        ) as session,
+        session.user_data() as events,
+    ):
+        await drop_and_wait(local_exchange, session)
+        await until_state(session, READY)
+        assert local_exchange.connections[0].session_key is None
+        local_exchange.publish_user_event(
+            "alice", {"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1", "T": 2}
+        )
+        assert isinstance(await events.__anext__(), UserDataGap)
+        assert isinstance(await events.__anext__(), BalanceUpdate)
+        assert local_exchange.requests_seen["userDataStream.subscribe.signature"] == 2
