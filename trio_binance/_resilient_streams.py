@@ -115,7 +115,7 @@ class ResilientUserDataStream:
         self, totals: StreamTotals, credentials: Credentials | None, buffer_size: int
     ) -> None:
         self._totals = totals
-        self.credentials = credentials
+        self._credentials = credentials
         self.buffer_size = buffer_size
         self._send, self._receive = trio.open_memory_channel[UserDataItem](buffer_size)
         self._last: _Feed | None = None
@@ -219,7 +219,7 @@ class ResilientUserDataStream:
             with feed.scope:
                 try:
                     async with session.user_data(
-                        credentials=self.credentials, buffer_size=self.buffer_size
+                        credentials=self._credentials, buffer_size=self.buffer_size
                     ) as core:
                         feed.session = session
                         feed.subscription_id = core.subscription_id
@@ -236,6 +236,7 @@ class ResilientUserDataStream:
                 self._finish(feed, end)
         finally:
             feed.exited.set()
+            self._forget(feed)
 
     async def _deliver(self, feed: _Feed, core: UserDataStream) -> None:
         if feed.gap is not None:
@@ -292,6 +293,16 @@ class ResilientUserDataStream:
             # Ended on a connection that may still serve (an overflow, a termination by the
             # exchange): ask for a new subscription; a lost connection is the supervisor's.
             self._totals.resubscribe(self)
+
+    def _forget(self, feed: _Feed) -> None:
+        """A feed whose task is over is not needed by anyone: let it (and its connection's
+        session) go, so a stream that lives for months does not keep every old session."""
+        feed.session = None
+        feed.recorder = None
+        feed.splice = Splice(None)
+        successor = feed.successor
+        if successor is not None and successor.started and feed.ended.is_set():
+            successor.predecessor = None
 
     def _fail(self, error: BaseException) -> None:
         """No more events: the consumer gets ``error`` after those already buffered."""
