@@ -7,7 +7,9 @@ the 24 h cut) is trio's mock clock.
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -694,3 +696,22 @@ async def test_hmac_key_resubscribes_by_signature_after_a_drop(
         assert isinstance(await events.__anext__(), UserDataGap)
         assert isinstance(await events.__anext__(), BalanceUpdate)
         assert local_exchange.requests_seen["userDataStream.subscribe.signature"] == 2
+
+
+async def test_replaced_connections_are_not_kept_alive_by_a_long_lived_stream(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with resilient.user_data() as events:
+        old = [weakref.ref(resilient.current)]
+        for _ in range(3):
+            await resilient.rotate()
+            old.append(weakref.ref(resilient.current))
+        await trio.sleep(60)  # drained and closed
+        gc.collect()
+        assert [ref() is None for ref in old] == [True, True, True, False]
+        local_exchange.publish_user_event(
+            "alice", {"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1", "T": 2}
+        )
+        assert isinstance(await events.__anext__(), BalanceUpdate)
