@@ -99,3 +99,14 @@ def test_roundtrip_profile(
     bench = load("bench_roundtrip")
     bench.main([*TINY_ROUNDTRIP, "--profile", "ours", "--profile-lines", "3"])
     assert "cProfile of the trio_binance client" in capsys.readouterr().out
+
+
+def test_resilient(load: Callable[[str], ModuleType], tmp_path: Path) -> None:
+    bench = load("bench_resilient")
+    out = tmp_path / "resilient.json"
+    results = bench.main(
+        ["--runs", "1", "--events", "50", "--records", "10,20", "--json", str(out)]
+    )
+    assert set(results["delivery"]["median"]) == {bench.PLAIN, bench.RESILIENT}
+    assert set(results["splice_ns_per_event"]) == {10, 20}
+    assert json.loads(out.read_text())["benchmark"] == "bench_resilient"

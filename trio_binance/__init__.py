@@ -36,6 +36,7 @@ from trio_binance._exceptions import (
     Unauthorized,
     WafBlocked,
 )
+from trio_binance._gap import CatchUp, UserDataGap, catch_up
 from trio_binance._governor import (
     GovernorStatistics,
     IpBanActive,
@@ -48,6 +49,22 @@ from trio_binance._reconcile import (
     is_idempotent_read,
     reconcile,
     request_with_retry,
+)
+from trio_binance._reconnect import (
+    ConnectionState,
+    GaveUp,
+    ReconnectPolicy,
+    StateChange,
+)
+from trio_binance._resilient import (
+    DeadLink,
+    ResilientSession,
+    ResilientStatistics,
+    connect_resilient,
+)
+from trio_binance._resilient_streams import (
+    ResilientUserDataStream,
+    ResilientUserDataStreamStatistics,
 )
 from trio_binance._session import PRODUCTION, TESTNET, Session, SessionStatistics, connect
 from trio_binance._transport import TransportClosed, TrioWebsocketTransport
@@ -77,11 +94,15 @@ __all__ = [
     "CancelReplaceFailed",
     "CancelReplacePartiallyFailed",
     "CannotReconcile",
+    "CatchUp",
     "ConnectFailed",
+    "ConnectionState",
     "Credentials",
     "CredentialsError",
+    "DeadLink",
     "Ed25519Credentials",
     "ExecutionStatusUnknown",
+    "GaveUp",
     "GovernorStatistics",
     "HmacCredentials",
     "InvalidParameter",
@@ -95,11 +116,17 @@ __all__ = [
     "RateGovernor",
     "RateLimited",
     "Reconciliation",
+    "ReconnectPolicy",
+    "ResilientSession",
+    "ResilientStatistics",
+    "ResilientUserDataStream",
+    "ResilientUserDataStreamStatistics",
     "ResponseLost",
     "RsaCredentials",
     "Session",
     "SessionClosed",
     "SessionStatistics",
+    "StateChange",
     "SubscriptionActive",
     "SubscriptionIdsExhausted",
     "SubscriptionRefused",
@@ -108,6 +135,7 @@ __all__ = [
     "TransportClosed",
     "TrioWebsocketTransport",
     "Unauthorized",
+    "UserDataGap",
     "UserDataOverflow",
     "UserDataStream",
     "UserDataStreamEnded",
@@ -117,7 +145,9 @@ __all__ = [
     "WafBlocked",
     "WouldExceedRateLimit",
     "__version__",
+    "catch_up",
     "connect",
+    "connect_resilient",
     "credentials_from_env",
     "credentials_from_file",
     "credentials_from_pem",

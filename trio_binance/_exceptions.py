@@ -97,7 +97,17 @@ class ProtocolError(BinanceError):
 
 
 class ConnectFailed(BinanceError):
-    """The connection could not be opened (refused, no handshake in time, TLS failure...)."""
+    """The connection could not be opened (refused, no handshake in time, TLS failure...).
+
+    When the server refused the handshake with an HTTP status (e.g. 429 for too many
+    connections, 418 for a banned IP), ``status`` is that status and ``body`` the response
+    body it sent (Binance's error JSON, whose ``data`` may carry ``retryAfter``).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
 
 
 class NotSent(BinanceError):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import msgspec
@@ -135,10 +135,14 @@ class StateBroadcast:
         watcher = _Watcher(self._buffer_size)
         watcher.push(self._current)
         self._watchers.add(watcher)
+        changes = watcher.changes()
         try:
-            yield watcher.changes()
+            yield changes
         finally:
             self._watchers.discard(watcher)
+            # A watcher that stopped iterating early leaves the generator suspended: close it
+            # here rather than at garbage collection (trio warns about that).
+            await changes.aclose()
 
 
 class _Watcher:
@@ -150,7 +154,7 @@ class _Watcher:
         self._pending.append(change)
         self._event.set()
 
-    async def changes(self) -> AsyncIterator[StateChange]:
+    async def changes(self) -> AsyncGenerator[StateChange, None]:
         while True:
             while not self._pending:
                 await self._event.wait()

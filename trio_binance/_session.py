@@ -504,6 +504,23 @@ class Session(ApiMethods, UserDataMixin):
         """Why the connection ended (``None`` while open or after a normal close)."""
         return self._close_reason
 
+    @property
+    def last_received(self) -> float | None:
+        """``trio.current_time()`` when the connection last received anything, pings
+        included (``None`` if its transport cannot tell): what a dead-link detector needs."""
+        last = getattr(self._connection, "last_received", None)
+        return last if isinstance(last, float) else None
+
+    async def abort(self, reason: BaseException) -> None:
+        """Drop the connection at once, with no close handshake, as if it had been lost:
+        requests still waiting fail with ``reason`` (``ResponseLost`` once written)."""
+        self._shut(reason)
+        if self._connection_closed:
+            return
+        self._connection_closed = True
+        with trio.move_on_after(self._close_timeout, shield=True):
+            await self._connection.abort()
+
     async def wait_closed(self) -> None:
         """Return once the session is closed, for whatever reason."""
         await self._closed_event.wait()

@@ -113,6 +113,12 @@ class TrioWebsocketTransport:
             failure = _connect_failure(group)
             if failure is None or started:
                 raise
+            if isinstance(failure, trio_websocket.ConnectionRejected):
+                raise ConnectFailed(
+                    f"cannot connect to {url}: handshake refused with HTTP {failure.status_code}",
+                    status=failure.status_code,
+                    body=failure.body or b"",
+                ) from None
             raise ConnectFailed(f"cannot connect to {url}: {failure!r}") from None
 
     async def _handshake(
@@ -121,11 +127,11 @@ class TrioWebsocketTransport:
         target = _Target.parse(url)
         try:
             with trio.fail_after(self.connect_timeout):
-                stream = await self._open_stream(target)
+                stream = _ActivityStream(await self._open_stream(target))
                 try:
                     return await trio_websocket.wrap_client_stream(
                         nursery,
-                        stream,
+                        stream,  # type: ignore[arg-type]  # it only uses the Stream interface
                         target.host_header,
                         target.resource,
                         max_message_size=self.max_message_size,
@@ -187,9 +193,41 @@ def _connect_failure(group: BaseExceptionGroup[BaseException]) -> BaseException 
     return first
 
 
+class _ActivityStream(trio.abc.Stream):
+    """The byte stream under trio-websocket, noting when bytes last arrived.
+
+    trio-websocket answers pings inside its reader and tells no one, so a ping proves the link
+    alive only here, below it: a dead-link detector needs "anything at all received", pings
+    included, not just messages.
+    """
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.inner = stream
+        self.last_received = trio.current_time()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.inner.receive_some(max_bytes)
+        self.last_received = trio.current_time()
+        return data
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class _TrioWebsocketConnection:
     def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
         self._ws = ws
+
+    @property
+    def last_received(self) -> float:
+        stream = self._ws._stream
+        return stream.last_received if isinstance(stream, _ActivityStream) else math.inf
 
     async def send(self, frame: str | bytes) -> None:
         # Our frames are JSON text; trio-websocket sends ``bytes`` as binary frames.

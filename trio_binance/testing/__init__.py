@@ -39,6 +39,7 @@ from trio_binance.testing._faults import (
     Rule,
     Silent,
 )
+from trio_binance.testing._floods import FloodReport, UserEventFlood
 from trio_binance.testing._limits import BanPolicy, Limit, RateLimitConfig
 from trio_binance.testing._market_data import MarketData
 from trio_binance.testing._server import (
@@ -60,6 +61,7 @@ from trio_binance.testing._stream_faults import (
 from trio_binance.testing._stream_server import StreamConnection, StreamLimits
 from trio_binance.testing._streams import MarketStreams
 from trio_binance.testing._user_streams import StreamSubscription, UserStreams, install_user_streams
+from trio_binance.testing._watch import StateRecorder
 
 
 @asynccontextmanager
@@ -93,6 +95,7 @@ __all__ = [
     "ExchangeError",
     "Fault",
     "FaultPlan",
+    "FloodReport",
     "Garbage",
     "HoldEvent",
     "Lifecycle",
@@ -109,12 +112,14 @@ __all__ = [
     "Rule",
     "Silent",
     "SkipEvent",
+    "StateRecorder",
     "StreamConnection",
     "StreamFault",
     "StreamFaultPlan",
     "StreamLimits",
     "StreamRule",
     "StreamSubscription",
+    "UserEventFlood",
     "UserStreams",
     "account_config",
     "default_config",

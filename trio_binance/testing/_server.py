@@ -137,6 +137,8 @@ class ClientConnection:
         self.closed = trio.Event()
         self.drop_after_reply = False
         self.drop_requested = False
+        self.stalled = False
+        """Set by :meth:`stall`: nothing leaves for the client, not even a ping."""
         self._nursery: trio.Nursery | None = None
         self._outbox_in, self._outbox = trio.open_memory_channel[str | bytes | _CloseFrame](
             exchange.outbox_size
@@ -187,6 +189,11 @@ class ClientConnection:
         """A connection event (``serverShutdown``) as this connection shows it."""
         return self.exchange._encoder.connection_event(event)
 
+    def stall(self) -> None:
+        """Go silent without closing: no frame and no ping leaves any more (requests are still
+        read and run). What a client sees when a link dies without telling anyone."""
+        self.stalled = True
+
     def drop_now(self) -> None:
         """Cut the connection at once (no close frame), from synchronous code."""
         self.drop_requested = True
@@ -195,6 +202,8 @@ class ClientConnection:
 
     async def _write_frames(self) -> None:
         async for first in self._outbox:
+            if self.stalled:  # hold everything back until the connection ends
+                await trio.sleep_forever()
             try:
                 for item in _runs_of_text([first, *self._waiting_frames()]):
                     if isinstance(item, _CloseFrame):
@@ -280,6 +289,8 @@ class ClientConnection:
         with trio.move_on_at(self.opened_at + rules.max_age):
             while True:
                 await trio.sleep(rules.ping_interval)
+                if self.stalled:
+                    continue
                 with trio.move_on_after(rules.pong_timeout) as waited:
                     try:
                         await self.ws.ping()
@@ -335,6 +346,10 @@ class LocalExchange:
         self._handlers: dict[str, Handler] = {}
         self._connections: dict[int, ClientConnection] = {}
         self._ids = itertools.count(1)
+        self.connection_attempts = 0
+        """WebSocket handshakes attempted, refused ones included."""
+        self.refused_connections: Counter[int] = Counter()
+        """Handshakes refused, by HTTP status (429 too many connections, 418 banned)."""
         self.url = ""
         self.streams_url = ""
         """The market streams' base URL (``ws://host:port``, like
@@ -452,12 +467,14 @@ class LocalExchange:
         if is_stream_path(path):
             await self._accept_streams(ws_request, path)
             return
+        self.connection_attempts += 1
         if urlsplit(path).path.rstrip("/") != WS_API_PATH:
             await ws_request.reject(404, body=b"Not Found")
             return
         try:
             self.limiter.connection_attempt(_remote_ip(ws_request), self.now_ms())
         except RateLimitRejection as refusal:
+            self.refused_connections[refusal.status] += 1
             body = self._encoder.error(
                 None, refusal.status, refusal.code, refusal.msg, data=refusal.data
             )
