@@ -12,9 +12,13 @@ limiter and the user-data events, as in a real session. Target: >= 5,000 request
 ``--logic-only`` skips the WebSocket transport: it runs the exchange in this process and
 hands each decoded frame to the request pipeline directly, so the figure is the exchange
 logic alone (authentication, limits, filters, matching, events, encoding); ``--profile``
-does the same once under cProfile and prints the hottest functions.
+does the same once under cProfile and prints the hottest functions. ``--with-streams`` adds
+an in-process subscriber to the symbol's trade, aggTrade, bookTicker and 100 ms diff depth
+streams (flushed every 500 requests, ~100 ms at 5,000 requests/s): the cost of rendering
+market streams, against the same run without.
 
     .venv/bin/python benchmarks/bench_exchange.py --logic-only
+    .venv/bin/python benchmarks/bench_exchange.py --logic-only --with-streams
     .venv/bin/python benchmarks/bench_exchange.py --profile --requests 5000
 """
 
@@ -38,6 +42,7 @@ from trio_binance._credentials import HmacCredentials
 from trio_binance._params import canonical_params
 from trio_binance._protocol import RequestDecoder, RequestFrame
 from trio_binance.testing import Limit, LocalExchange, RateLimitConfig
+from trio_binance.testing._stream_names import parse_stream
 
 KEYS = {"alice": "benchHmacAlice", "bob": "benchHmacBob"}
 SECRET = "bench-secret-not-a-real-key-0123456789abcdef"
@@ -122,32 +127,62 @@ class _LoopbackConnection:
     drop_after_reply = False
 
 
-async def answer_in_process(frames: list[str]) -> tuple[float, float, int]:
+class _CountingSubscriber:
+    """A stream subscriber that counts what it is given (``--with-streams``)."""
+
+    id = 1
+    per_ms = 1
+
+    def __init__(self) -> None:
+        self.events = 0
+
+    def deliver(self, stream: str, payload: str) -> None:
+        self.events += 1
+
+
+STREAMS = ("btcusdt@trade", "btcusdt@aggTrade", "btcusdt@bookTicker", "btcusdt@depth@100ms")
+FLUSH_EVERY = 500
+
+
+async def answer_in_process(
+    frames: list[str], with_streams: bool = False
+) -> tuple[float, float, int]:
     """Decode and answer ``frames`` with no transport: seconds taken, CPU seconds used and
     errors seen."""
     exchange = bench_exchange()
     exchange.now_ms()  # fix the epoch, as serving does
+    subscriber = _CountingSubscriber()
+    if with_streams:
+        for name in STREAMS:
+            stream = parse_stream(name)
+            assert stream is not None
+            exchange.market_streams.subscribe(subscriber, stream)
     decoder = RequestDecoder()
     connection: Any = _LoopbackConnection()
     errors = 0
     start, cpu_start = time.perf_counter(), time.process_time()
-    for text in frames:
+    for n, text in enumerate(frames, 1):
         frame = decoder.decode(text)
         assert isinstance(frame, RequestFrame)
         reply = exchange._answer(connection, frame, frame.method)
         errors += b'"status":200' not in reply
+        if with_streams and n % FLUSH_EVERY == 0:
+            exchange.market_streams.send_periodic(n // FLUSH_EVERY)
+    if with_streams and subscriber.events < len(frames):
+        raise SystemExit(f"only {subscriber.events} stream events: nothing was measured")
     return time.perf_counter() - start, time.process_time() - cpu_start, errors
 
 
-def logic_only(count: int, runs: int) -> None:
+def logic_only(count: int, runs: int, with_streams: bool = False) -> None:
     rates, us = [], []
     for _ in range(runs):
-        seconds, cpu, errors = trio.run(answer_in_process, signed_frames(count))
+        seconds, cpu, errors = trio.run(answer_in_process, signed_frames(count), with_streams)
         if errors:
             raise SystemExit(f"{errors} requests failed; the benchmark would measure errors")
         rates.append(count / seconds)
         us.append(cpu / count * 1e6)
-    print("| figure (logic only, no transport) | median | min | max |")
+    streams = ", streams subscribed" if with_streams else ""
+    print(f"| figure (logic only, no transport{streams}) | median | min | max |")
     print("|---|---:|---:|---:|")
     print(
         f"| requests/s | {statistics.median(rates):,.0f} | {min(rates):,.0f} | {max(rates):,.0f} |"
@@ -180,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--logic-only", action="store_true", help="no transport, in process")
     parser.add_argument("--profile", action="store_true", help="cProfile the logic-only mode")
+    parser.add_argument(
+        "--with-streams", action="store_true", help="logic only, with market streams subscribed"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -188,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         profile(args.requests)
         return 0
-    if args.logic_only:
-        logic_only(args.requests, args.runs)
+    if args.logic_only or args.with_streams:
+        logic_only(args.requests, args.runs, args.with_streams)
         return 0
     rates, cpu_per_request = [], []
     for _ in range(args.runs):

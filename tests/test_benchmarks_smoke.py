@@ -110,3 +110,14 @@ def test_resilient(load: Callable[[str], ModuleType], tmp_path: Path) -> None:
     assert set(results["delivery"]["median"]) == {bench.PLAIN, bench.RESILIENT}
     assert set(results["splice_ns_per_event"]) == {10, 20}
     assert json.loads(out.read_text())["benchmark"] == "bench_resilient"
+
+
+@pytest.mark.parametrize("mode", [["--logic-only"], ["--with-streams"]])
+def test_exchange_logic_only(
+    load: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str], mode: list[str]
+) -> None:
+    bench = load("bench_exchange")
+    assert bench.main([*mode, "--requests", "1000", "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| requests/s |" in out
+    assert ("streams subscribed" in out) == (mode == ["--with-streams"])
