@@ -19,6 +19,7 @@ import trio
 import trio.testing
 import trio_websocket
 
+import trio_binance
 from trio_binance.models._streams import (
     AggTradeEvent,
     AllMiniTickers,
@@ -719,3 +720,30 @@ async def test_a_resync_after_a_gap_rebuilds_the_book(
     truth = exchange.engine.book_levels("BTCUSDT")
     assert book.update_id == truth.last_update_id
     assert book.levels() == (list(truth.bids), list(truth.asks))
+
+
+async def test_orders_sent_over_the_api_reach_the_streams(
+    autojump_clock: trio.testing.MockClock, exchange: LocalExchange
+) -> None:
+    keys = exchange.create_demo_keys(["alice", "bob"])
+    stream = f"{BTC}@depth@100ms"
+    async with (
+        connect(exchange, f"/stream?streams={stream}/{BTC}@trade") as ws,
+        trio_binance.connect(exchange.url, credentials=keys["alice"].ed25519) as alice,
+        trio_binance.connect(exchange.url, credentials=keys["bob"].ed25519) as bob,
+    ):
+        await alice.place_order(
+            symbol="BTCUSDT",
+            side="SELL",
+            type="LIMIT",
+            time_in_force="GTC",
+            price="30000",
+            quantity="1",
+        )
+        await bob.place_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.4")
+        events = by_stream([str(await ws.get_message()) for _ in range(2)])
+    (trade,) = events[f"{BTC}@trade"]
+    (depth,) = events[stream]
+    assert trade.quantity == Decimal("0.4")
+    assert [(level.price, level.qty) for level in depth.asks] == [(Decimal(30000), Decimal("0.6"))]
+    assert depth.final_update_id == exchange.engine.book_levels("BTCUSDT").last_update_id
