@@ -390,7 +390,10 @@ class Session(ApiMethods, UserDataMixin):
 
     async def _send_loop(self) -> None:
         with self._send_scope:
-            async for call in self._to_send:
+            while True:
+                call = await self._next_to_send()
+                if call is None:
+                    return
                 if call.abandoned or call.outcome is not None:
                     continue
                 try:
@@ -406,6 +409,23 @@ class Session(ApiMethods, UserDataMixin):
                     self._connection_lost(exc)
                     return
                 self._requests_sent += 1
+
+    async def _next_to_send(self) -> _Call | None:
+        """The next queued request, or ``None`` once the queue is closed.
+
+        A request already queued is taken without a checkpoint: the write that follows is one,
+        so under load this saves a trip through the scheduler per request.
+        """
+        try:
+            return self._to_send.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            return None
+        try:
+            return await self._to_send.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            return None
 
     def _render(self, call: _Call) -> bytes:
         params = call.params
