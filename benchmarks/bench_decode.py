@@ -253,7 +253,7 @@ def _decimal_texts(text: str, result_type: Any) -> list[str]:
     return _texts_of_decimals(typed, prices)
 
 
-def _texts_of_decimals(typed: object, text: object) -> list[str]:
+def _texts_of_decimals(typed: object, text: Any) -> list[str]:
     if isinstance(typed, decimal.Decimal):
         assert isinstance(text, str)
         return [text]
