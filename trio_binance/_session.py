@@ -417,14 +417,11 @@ class Session(ApiMethods, UserDataMixin):
         so under load this saves a trip through the scheduler per request.
         """
         try:
-            return self._to_send.receive_nowait()
-        except trio.WouldBlock:
-            pass
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            return None
-        try:
-            return await self._to_send.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
+            try:
+                return self._to_send.receive_nowait()
+            except trio.WouldBlock:
+                return await self._to_send.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):  # the session is shutting
             return None
 
     def _render(self, call: _Call) -> bytes:
