@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import trio_binance
 from trio_binance import BadRequest, InvalidParameter, IpBanned, RateLimited
 from trio_binance._governor import IpBanActive, RateGovernor, WouldExceedRateLimit
-from trio_binance._protocol import ResultResponse
+from trio_binance._protocol import ResultResponse, encode_rate_limits
 from trio_binance.models import OrderResult, RateLimit, RateLimitInterval, RateLimitType
 from trio_binance.testing import LocalExchange, Reply, Request, open_local_exchange
 from trio_binance.testing._limits import Limit, RateLimitConfig
@@ -390,7 +390,8 @@ async def test_reported_order_counts_may_go_down(autojump_clock: trio.testing.Mo
         params: dict[str, Any] = {"symbol": "BTCUSDT"}
         await governor.acquire("order.place", params)
         now[0] += 1
-        governor.observe("order.place", params, ResultResponse(1, 200, RESULT, rate_limits))
+        response = ResultResponse(1, 200, RESULT, encode_rate_limits(rate_limits))
+        governor.observe("order.place", params, response)
 
     for _ in range(4):
         await place(None)  # counted by the governor alone: 4 of 5

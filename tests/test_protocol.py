@@ -24,7 +24,10 @@ from trio_binance._protocol import (
     ResponseEncoder,
     ResultResponse,
     UserDataFrame,
+    decode_rate_limits,
     decode_result,
+    encode_rate_limits,
+    reports_rate_limits,
     valid_request_id,
 )
 from trio_binance.models import RateLimit, RateLimitInterval, RateLimitType
@@ -297,3 +300,58 @@ def test_in_flight_entries_are_removed_exactly_once() -> None:
     waiting.add(3, "c")
     assert waiting.pop_all() == ["c"]
     assert len(waiting) == 0
+
+
+RATE_LIMITS = st.lists(
+    st.builds(
+        RateLimit,
+        rate_limit_type=st.sampled_from(RateLimitType) | st.text(min_size=1, max_size=12),
+        interval=st.sampled_from(RateLimitInterval),
+        interval_num=st.integers(min_value=1, max_value=1000),
+        limit=st.integers(min_value=0, max_value=2**31),
+        count=st.none() | st.integers(min_value=0, max_value=2**31),
+    ),
+    max_size=4,
+)
+
+
+@given(RATE_LIMITS, st.booleans())
+def test_rate_limits_round_trip_and_stay_undecoded_until_read(
+    rate_limits: list[RateLimit], failed: bool
+) -> None:
+    encoder = ResponseEncoder()
+    wire = msgspec.to_builtins(rate_limits)
+    data = (
+        encoder.error(1, 429, -1003, "x", rate_limits=wire)
+        if failed
+        else encoder.result(1, {}, wire)
+    )
+    frame = FrameDecoder().decode(data.decode())
+    assert isinstance(frame, ErrorResponse | ResultResponse)
+    assert msgspec.json.decode(frame.raw_rate_limits) == wire  # kept as sent
+    assert reports_rate_limits(frame.raw_rate_limits) == bool(rate_limits)
+    assert frame.rate_limits == rate_limits
+    assert decode_rate_limits(encode_rate_limits(rate_limits)) == rate_limits
+
+
+def test_absent_rate_limits_read_as_none() -> None:
+    frame = FrameDecoder().decode('{"id": 1, "status": 200, "result": {}}')
+    assert isinstance(frame, ResultResponse)
+    assert frame.rate_limits is None
+    assert not reports_rate_limits(frame.raw_rate_limits)
+    assert encode_rate_limits(None) == msgspec.Raw()
+
+
+@pytest.mark.parametrize("malformed", ["5", '[{"bogus": 1}]', '[{"rateLimitType": 1}]', "{}"])
+def test_malformed_rate_limits_do_not_hide_the_result(
+    malformed: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = FrameDecoder().decode(
+        f'{{"id": 4, "status": 200, "result": {{"orderId": 1}}, "rateLimits": {malformed}}}'
+    )
+    assert isinstance(frame, ResultResponse)
+    assert msgspec.json.decode(frame.result) == {"orderId": 1}
+    with caplog.at_level("WARNING", logger="trio_binance.protocol"):
+        assert frame.rate_limits is None
+    assert "malformed rateLimits ignored" in caplog.text
+    assert malformed in caplog.text

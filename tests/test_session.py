@@ -378,3 +378,29 @@ async def test_outer_cancellation_passes_through_without_waiting_for_a_close_han
             await session.request("ping")
     assert scope.cancelled_caught
     assert trio.current_time() < 1
+
+
+async def test_statistics_show_the_latest_rate_limits_and_skip_malformed_ones(
+    exchange: LocalExchange, session: trio_binance.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    from trio_binance.testing import Malformed
+
+    assert session.statistics().rate_limits == ()
+    await session.request("echo", {"n": 1})
+    (first,) = session.statistics().rate_limits
+    assert (first.rate_limit_type, first.interval, first.limit) == (
+        "REQUEST_WEIGHT",
+        "MINUTE",
+        10**9,
+    )
+    await session.request("echo", {"n": 2})
+    (second,) = session.statistics().rate_limits
+    assert second.count is not None and first.count is not None and second.count > first.count
+    # Malformed rateLimits no longer hide the result: it is delivered, the array is skipped.
+    bogus = '"status": 200, "result": {"n": 3}, "rateLimits": [{"bogus": true}]'
+    exchange.faults.arm(Malformed(bogus), method="echo")
+    assert await session.request("echo", {"n": 3}) == {"n": 3}
+    with caplog.at_level("WARNING", logger="trio_binance.protocol"):
+        assert session.statistics().rate_limits == (second,)
+    assert "malformed rateLimits ignored" in caplog.text
+    assert session.statistics().protocol_errors == 0

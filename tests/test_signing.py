@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 import hmac
 import string
 from collections.abc import Callable
@@ -405,3 +406,59 @@ def test_floats_are_refused_naming_the_parameter(name: str, value: float) -> Non
 def test_non_finite_decimals_are_refused(value: Decimal) -> None:
     with pytest.raises(InvalidParameter, match="price"):
         canonical_params({"price": value})
+
+
+@given(value=finite_decimals)
+def test_decimal_text_is_the_fixed_point_form(value: Decimal) -> None:
+    # The fast path (``str``) must give exactly what ``format(value, "f")`` gives.
+    reference = format(value, "f")
+    assert decimal_text(value) == ("0" if reference in ("-0", "+0") else reference)
+
+
+class _Side(enum.Enum):
+    BUY = "BUY"
+
+
+class _Level(enum.IntEnum):
+    FIVE = 5
+
+
+class _Tif(enum.StrEnum):
+    GTC = "GTC"
+
+
+class _Symbol(str):
+    pass
+
+
+class _Count(int):
+    pass
+
+
+class _Price(Decimal):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        (_Side.BUY, "BUY"),
+        (_Level.FIVE, 5),
+        (_Tif.GTC, "GTC"),
+        (_Symbol("BTCUSDT"), "BTCUSDT"),
+        (_Count(7), 7),
+        (_Price("1E-7"), "0.0000001"),
+        (True, True),
+        ([_Side.BUY, "x", 3, Decimal("1E+2")], ["BUY", "x", 3, "100"]),
+        (("a", False), ["a", False]),
+    ],
+)
+def test_every_kind_of_value_reaches_its_wire_form(value: object, wire: WireValue) -> None:
+    (sent,) = canonical_params({"p": value}).values()
+    assert sent == wire
+
+
+@pytest.mark.parametrize("value", [object(), b"bytes", {"a": 1}, 1.5, [1.5]])
+def test_unsupported_values_are_refused_naming_the_parameter(value: object) -> None:
+    with pytest.raises(InvalidParameter, match="'p'"):
+        canonical_params({"p": value})

@@ -5,6 +5,11 @@ Spec: web-socket-api.md, "Request format", "Response format", "Event format" and
 ``result`` and ``event`` stay undecoded (``msgspec.Raw``); the caller that asked for a result
 decodes it into its own type later, with a cached decoder (:func:`decoder_for`).
 
+``rateLimits`` stays undecoded too: a response's ``rate_limits`` property decodes it into
+``RateLimit`` entries when something reads it (a rate governor, an ``ApiError``,
+``Session.statistics()``). Most responses are never asked, and decoding the three entries of
+every reply cost about as much as the rest of the envelope (``benchmarks/README.md``).
+
 The envelope carries no tag, so a frame is told apart by which fields it has:
 
 ========================================  =====================================
@@ -23,8 +28,9 @@ This module never imports trio; ``tests/test_protocol.py`` checks that it stays 
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping
-from typing import Any, Generic, TypeAlias, TypeVar, cast
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import msgspec
 
@@ -32,6 +38,8 @@ from trio_binance._params import WireParams
 from trio_binance.models import RateLimit
 
 T = TypeVar("T")
+
+logger = logging.getLogger("trio_binance.protocol")
 
 RequestId: TypeAlias = int | str | None
 
@@ -64,7 +72,7 @@ class _Envelope(msgspec.Struct, frozen=True, gc=False):
     status: int | None = None
     result: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     error: ErrorBody | None = None
-    rateLimits: list[RateLimit] | None = None
+    rateLimits: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     subscriptionId: int | None = None
     event: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
 
@@ -82,13 +90,48 @@ class _EventType(msgspec.Struct, gc=False):
 # --- classified frames -------------------------------------------------------------------
 
 
+_rate_limits_decoder = msgspec.json.Decoder(list[RateLimit])
+
+
+def decode_rate_limits(raw: msgspec.Raw) -> list[RateLimit] | None:
+    """A response's ``rateLimits`` as ``RateLimit`` entries; ``None`` when it had none.
+
+    A malformed array is logged and read as ``None``: the response it came with (an order
+    placed, say) is still delivered, and a governor then counts on its own.
+    """
+    if not raw:
+        return None
+    try:
+        return _rate_limits_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        logger.warning("malformed rateLimits ignored: %s: %s", exc, quote(bytes(raw)))
+        return None
+
+
+def encode_rate_limits(rate_limits: Sequence[RateLimit] | None) -> msgspec.Raw:
+    """The undecoded form responses carry, for building a response by hand (e.g. in tests)."""
+    if rate_limits is None:
+        return msgspec.Raw()
+    return msgspec.Raw(msgspec.json.encode(rate_limits))
+
+
+def reports_rate_limits(raw: msgspec.Raw) -> bool:
+    """Whether ``raw`` holds at least one entry (cheap: nothing is decoded)."""
+    return len(raw) > 2  # absent is empty, no entries is ``[]``
+
+
 class ResultResponse(msgspec.Struct, frozen=True, gc=False):
-    """A successful response: ``result`` is undecoded until the caller decodes it."""
+    """A successful response: ``result`` and ``rateLimits`` stay undecoded until read."""
 
     request_id: RequestId
     status: int
     result: msgspec.Raw
-    rate_limits: list[RateLimit] | None
+    raw_rate_limits: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+
+    @property
+    def rate_limits(self) -> list[RateLimit] | None:
+        """The response's ``rateLimits``, decoded on each read; ``None`` when absent."""
+        return decode_rate_limits(self.raw_rate_limits)
 
 
 class ErrorResponse(msgspec.Struct, frozen=True, gc=False):
@@ -97,7 +140,12 @@ class ErrorResponse(msgspec.Struct, frozen=True, gc=False):
     request_id: RequestId
     status: int
     error: ErrorBody
-    rate_limits: list[RateLimit] | None
+    raw_rate_limits: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+
+    @property
+    def rate_limits(self) -> list[RateLimit] | None:
+        """The response's ``rateLimits``, decoded on each read; ``None`` when absent."""
+        return decode_rate_limits(self.raw_rate_limits)
 
 
 class UserDataFrame(msgspec.Struct, frozen=True, gc=False):
@@ -243,7 +291,7 @@ def decode_result(raw: msgspec.Raw, result_type: type[T]) -> T:
 
     Raises ``msgspec.ValidationError`` / ``msgspec.DecodeError`` when it does not fit.
     """
-    decoder: msgspec.json.Decoder[T] = decoder_for(cast(Hashable, result_type))
+    decoder: msgspec.json.Decoder[T] = decoder_for(result_type)  # type: ignore[arg-type]
     return decoder.decode(raw)
 
 

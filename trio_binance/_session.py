@@ -56,7 +56,9 @@ from trio_binance._protocol import (
     RequestEncoder,
     ResultResponse,
     UserDataFrame,
+    decode_rate_limits,
     decode_result,
+    reports_rate_limits,
 )
 from trio_binance._transport import (
     DEFAULT_CLOSE_TIMEOUT,
@@ -186,7 +188,10 @@ class Session(ApiMethods, UserDataMixin):
         self._frames_received = 0
         self._protocol_errors = 0
         self._late_replies = 0
+        # The latest rateLimits, kept undecoded until statistics() asks (see _protocol).
+        self._raw_rate_limits = msgspec.Raw()
         self._rate_limits: tuple[RateLimit, ...] = ()
+        self._rate_limits_from = self._raw_rate_limits
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -385,7 +390,10 @@ class Session(ApiMethods, UserDataMixin):
 
     async def _send_loop(self) -> None:
         with self._send_scope:
-            async for call in self._to_send:
+            while True:
+                call = await self._next_to_send()
+                if call is None:
+                    return
                 if call.abandoned or call.outcome is not None:
                     continue
                 try:
@@ -401,6 +409,20 @@ class Session(ApiMethods, UserDataMixin):
                     self._connection_lost(exc)
                     return
                 self._requests_sent += 1
+
+    async def _next_to_send(self) -> _Call | None:
+        """The next queued request, or ``None`` once the queue is closed.
+
+        A request already queued is taken without a checkpoint: the write that follows is one,
+        so under load this saves a trip through the scheduler per request.
+        """
+        try:
+            try:
+                return self._to_send.receive_nowait()
+            except trio.WouldBlock:
+                return await self._to_send.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):  # the session is shutting
+            return None
 
     def _render(self, call: _Call) -> bytes:
         params = call.params
@@ -433,8 +455,8 @@ class Session(ApiMethods, UserDataMixin):
             self._route_bad_frame(frame)
 
     def _route_response(self, frame: ResultResponse | ErrorResponse) -> None:
-        if frame.rate_limits:
-            self._rate_limits = tuple(frame.rate_limits)
+        if reports_rate_limits(frame.raw_rate_limits):
+            self._raw_rate_limits = frame.raw_rate_limits.copy()  # not the whole frame
         call = self._in_flight.pop(frame.request_id)
         if call is not None:
             call.resolve(frame)
@@ -575,6 +597,16 @@ class Session(ApiMethods, UserDataMixin):
             else:
                 await self._connection.aclose()
 
+    def _latest_rate_limits(self) -> tuple[RateLimit, ...]:
+        """The latest well-formed ``rateLimits``, decoded once however often it is asked for."""
+        raw = self._raw_rate_limits
+        if raw is not self._rate_limits_from:
+            self._rate_limits_from = raw
+            decoded = decode_rate_limits(raw)  # a malformed array is logged and skipped
+            if decoded:
+                self._rate_limits = tuple(decoded)
+        return self._rate_limits
+
     def statistics(self) -> SessionStatistics:
         return SessionStatistics(
             in_flight=len(self._in_flight),
@@ -584,7 +616,7 @@ class Session(ApiMethods, UserDataMixin):
             protocol_errors=self._protocol_errors,
             late_replies=self._late_replies,
             subscriptions=len(self._subscriptions),
-            rate_limits=self._rate_limits,
+            rate_limits=self._latest_rate_limits(),
             closed=self._closed,
         )
 
