@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import msgspec
 import trio
 
-from trio_binance.testing._engine import DepthChange, MarketChanges, PublicTrade, SymbolState
+from trio_binance.testing._engine import (
+    BookSide,
+    DepthChange,
+    MarketChanges,
+    PublicTrade,
+    SymbolState,
+)
 from trio_binance.testing._market_data import (
     DAY_MS,
     KLINE_INTERVALS,
@@ -228,11 +234,11 @@ class MarketStreams:
 
     def _send_book_ticker(self, name: str, symbol: str) -> None:
         state = self._state(symbol)
-        top = (_best(state.bids, state), _best(state.asks, state))
+        top = (_best(state.bids), _best(state.asks))
         if self._tops.get(symbol) == top:
             return
         self._tops[symbol] = top
-        fmt = self._format(symbol)
+        fmt = self.format(symbol)
         (bid, bid_qty), (ask, ask_qty) = top
         payload = _json(
             {
@@ -252,7 +258,7 @@ class MarketStreams:
             symbols[trade.symbol] = None
             name = f"{self._lowercase(trade.symbol)}@trade"
             if name in self._subscribers:
-                self._send(name, _trade_renderer(trade, self._format(trade.symbol), now))
+                self._send(name, _trade_renderer(trade, self.format(trade.symbol), now))
         for symbol in symbols:
             name = f"{self._lowercase(symbol)}@aggTrade"
             if name in self._subscribers:
@@ -264,7 +270,7 @@ class MarketStreams:
         if not fresh:
             return
         self._aggregates_sent[symbol] = fresh[-1].id
-        fmt = self._format(symbol)
+        fmt = self.format(symbol)
         for record in fresh:
             self._send(name, _aggregate_renderer(symbol, record, fmt, now))
 
@@ -350,7 +356,7 @@ class MarketStreams:
         if taken is None:
             return None
         first, last, bids, asks = taken
-        fmt = self._format(symbol)
+        fmt = self.format(symbol)
         levels = _levels(bids, fmt), _levels(asks, fmt)
 
         def render(unit: TimeUnit) -> str:
@@ -361,7 +367,7 @@ class MarketStreams:
 
     def _partial_depth(self, stream: Stream, symbol: str) -> Callable[[TimeUnit], str]:
         state = self._state(symbol)
-        fmt = self._format(symbol)
+        fmt = self.format(symbol)
         bids = _top(state.bids.prices_best_first(), state.bids.level_qty, stream.levels)
         asks = _top(state.asks.prices_best_first(), state.asks.level_qty, stream.levels)
         payload = _json(
@@ -425,9 +431,7 @@ class MarketStreams:
         return tape
 
     def format(self, symbol: str) -> Formats:
-        return self._format(symbol)
-
-    def _format(self, symbol: str) -> Formats:
+        """How ``symbol`` writes prices and quantities (made once per symbol)."""
         config = self._state(symbol).config
         fmt = self._formats.get(symbol)
         if fmt is None or fmt.config is not config:
@@ -517,7 +521,7 @@ class _TickCache:
         """``<symbol>@ticker``: the rolling 24 hours, with the best bid and ask."""
         stats, fmt = self.stats(symbol, DAY_MS), self._streams.format(symbol)
         state = self._engine.symbol(symbol)
-        (bid, bid_qty), (ask, ask_qty) = _best(state.bids, state), _best(state.asks, state)
+        (bid, bid_qty), (ask, ask_qty) = _best(state.bids), _best(state.asks)
         before = _last_price_before(self.trades(symbol), self.open_of(DAY_MS))
         now = self.now
 
@@ -643,7 +647,7 @@ def _trade_time(trade: PublicTrade) -> int:
     return trade.time
 
 
-def _best(side: Any, state: SymbolState) -> Level:
+def _best(side: BookSide) -> Level:
     price = side.best_price()
     return (ZERO, ZERO) if price is None else (price, side.level_qty(price))
 
