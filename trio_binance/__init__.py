@@ -43,6 +43,23 @@ from trio_binance._governor import (
     RateGovernor,
     WouldExceedRateLimit,
 )
+from trio_binance._local_order_book import (
+    BookStatistics,
+    BookStatus,
+    BookUpdate,
+    LocalOrderBook,
+    local_order_book,
+)
+from trio_binance._market_streams import (
+    STREAMS_MARKET_DATA_ONLY,
+    STREAMS_PRODUCTION,
+    STREAMS_TESTNET,
+    MarketStreams,
+    MarketStreamsStatistics,
+    StreamRequestError,
+    StreamRequestLost,
+    market_streams,
+)
 from trio_binance._reconcile import (
     CannotReconcile,
     Reconciliation,
@@ -67,6 +84,14 @@ from trio_binance._resilient_streams import (
     ResilientUserDataStreamStatistics,
 )
 from trio_binance._session import PRODUCTION, TESTNET, Session, SessionStatistics, connect
+from trio_binance._stream_feed import (
+    FeedStatistics,
+    Overflow,
+    StreamFeed,
+    StreamFeedEnded,
+    StreamOverflow,
+    StreamsClosed,
+)
 from trio_binance._transport import TransportClosed, TrioWebsocketTransport
 from trio_binance._user_data import (
     SubscriptionActive,
@@ -84,12 +109,18 @@ from trio_binance._version import __version__
 
 __all__ = [
     "PRODUCTION",
+    "STREAMS_MARKET_DATA_ONLY",
+    "STREAMS_PRODUCTION",
+    "STREAMS_TESTNET",
     "TESTNET",
     "ApiError",
     "AssetBalance",
     "BadRequest",
     "BalancesView",
     "BinanceError",
+    "BookStatistics",
+    "BookStatus",
+    "BookUpdate",
     "CancelReplaceError",
     "CancelReplaceFailed",
     "CancelReplacePartiallyFailed",
@@ -102,15 +133,20 @@ __all__ = [
     "DeadLink",
     "Ed25519Credentials",
     "ExecutionStatusUnknown",
+    "FeedStatistics",
     "GaveUp",
     "GovernorStatistics",
     "HmacCredentials",
     "InvalidParameter",
     "IpBanActive",
     "IpBanned",
+    "LocalOrderBook",
+    "MarketStreams",
+    "MarketStreamsStatistics",
     "NotSent",
     "OrderTracker",
     "OutcomeUnknown",
+    "Overflow",
     "PartialSuccess",
     "ProtocolError",
     "RateGovernor",
@@ -127,6 +163,12 @@ __all__ = [
     "SessionClosed",
     "SessionStatistics",
     "StateChange",
+    "StreamFeed",
+    "StreamFeedEnded",
+    "StreamOverflow",
+    "StreamRequestError",
+    "StreamRequestLost",
+    "StreamsClosed",
     "SubscriptionActive",
     "SubscriptionIdsExhausted",
     "SubscriptionRefused",
@@ -154,6 +196,8 @@ __all__ = [
     "generate_ed25519",
     "generate_rsa",
     "is_idempotent_read",
+    "local_order_book",
+    "market_streams",
     "reconcile",
     "request_with_retry",
 ]
