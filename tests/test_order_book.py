@@ -145,6 +145,10 @@ def need_of(sync: BookSync) -> Need:
     return sync.need  # a call, so a type checker does not narrow the property
 
 
+def status_of(sync: BookSync) -> BookStatus:
+    return sync.status
+
+
 def event(first: int, last: int, bids: dict[str, str] | None = None) -> DepthUpdateEvent:
     return DepthUpdateEvent(
         event_time=0,
@@ -165,7 +169,7 @@ def book(last_update_id: int, bids: dict[str, str] | None = None) -> OrderBook:
 
 def test_the_procedure_step_by_step() -> None:
     sync = BookSync()
-    assert need_of(sync) is Need.EVENT and sync.status is BookStatus.SYNCING
+    assert need_of(sync) is Need.EVENT and status_of(sync) is BookStatus.SYNCING
     sync.feed(event(157, 160, {"1.0": "5"}))
     sync.feed(event(161, 165, {"1.1": "2"}))
     assert need_of(sync) is Need.SNAPSHOT and sync.first_buffered_id == 157
@@ -186,7 +190,7 @@ def test_the_procedure_step_by_step() -> None:
     assert sync.bids.best() == PriceLevel(price=Decimal("1.0"), qty=Decimal(5))
     # A gap: the book stays as it was (consistent at 166) but is marked resyncing.
     assert not sync.feed(event(170, 171, {"0.5": "1"}))
-    assert sync.status is BookStatus.RESYNCING and sync.resyncs == 1
+    assert status_of(sync) is BookStatus.RESYNCING and sync.resyncs == 1
     assert sync.last_update_id == 166 and need_of(sync) is Need.SNAPSHOT
     assert sync.apply_snapshot(book(171, {"0.5": "1"}))
     assert sync.synced and sync.bids.as_dict() == {Decimal("0.5"): Decimal(1)}
@@ -197,7 +201,7 @@ def test_a_gap_right_after_the_snapshot_restarts() -> None:
     sync.feed(event(100, 101))
     sync.feed(event(105, 106))  # 102..104 missing
     assert not sync.apply_snapshot(book(102))
-    assert sync.status is BookStatus.SYNCING and sync.resyncs == 1
+    assert status_of(sync) is BookStatus.SYNCING and sync.resyncs == 1
     assert sync.first_buffered_id == 105
     assert sync.apply_snapshot(book(105))
     assert sync.last_update_id == 106
@@ -208,7 +212,7 @@ def test_a_gap_inside_the_buffer_keeps_the_applied_part() -> None:
     for first, last in [(10, 11), (12, 13), (20, 21), (22, 23)]:
         sync.feed(event(first, last))
     assert not sync.apply_snapshot(book(11))
-    assert sync.status is BookStatus.RESYNCING and sync.last_update_id == 13
+    assert status_of(sync) is BookStatus.RESYNCING and sync.last_update_id == 13
     assert sync.first_buffered_id == 20
     assert sync.apply_snapshot(book(21))
     assert sync.last_update_id == 23
