@@ -36,7 +36,7 @@ INCOMING_MESSAGES_PER_SECOND: Final = 5
 # server's ping (sent by the WebSocket library whenever a ping arrives).
 DEFAULT_CONTROL_RATE: Final = 4
 # Stream names per SUBSCRIBE/UNSUBSCRIBE message (the spec sets no limit; keep frames small).
-MAX_NAMES_PER_REQUEST: Final = 200
+MAX_NAMES_PER_REQUEST: Final = 512
 # Characters of stream names put in a combined URL; the rest are subscribed after connecting.
 MAX_URL_STREAM_CHARS: Final = 4000
 
