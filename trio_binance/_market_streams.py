@@ -24,7 +24,7 @@ import itertools
 import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Final
 
@@ -178,12 +178,12 @@ class _Shard:
                 failures, delays, since = 0, policy.delays(), trio.current_time()
             except (ConnectFailed, _ConnectionEnded) as exc:
                 if first:
-                    raise ConnectFailed(f"market streams: {exc}") from exc
+                    raise ConnectFailed(f"market streams: {str(exc)[:500]}") from exc
                 failures += 1
                 try:
                     policy.check(failures, since, trio.current_time())
-                except GaveUp as gave_up:  # ends everything: the feeds, then the block
-                    self.owner._close(gave_up)
+                except GaveUp as gave_up:  # ends the block; its feeds end with this reason
+                    self.owner.failure = gave_up
                     raise
                 logger.info(
                     "streams connection %d: attempt %d failed: %s", self.index, failures, exc
@@ -491,6 +491,8 @@ class MarketStreams:
         self._feeds: set[StreamFeed] = {feed}
         self._changing = trio.Lock()  # one subscription change at a time
         self._closed = False
+        self.failure: BaseException | None = None
+        """Why the streams ended, if not by leaving the block (``GaveUp``)."""
         self._state = StateBroadcast(
             StateChange(ConnectionState.CONNECTING, "opening", trio.current_time())
         )
@@ -540,9 +542,20 @@ class MarketStreams:
     def state(self) -> StateChange:
         return self._state.current
 
-    def watch_state(self) -> AbstractAsyncContextManager[AsyncIterator[StateChange]]:
-        """``async with streams.watch_state() as changes:`` -- the state now, then changes."""
-        return self._state.watch()
+    @asynccontextmanager
+    async def watch_state(self) -> AsyncIterator[AsyncIterator[StateChange]]:
+        """``async with streams.watch_state() as changes:`` -- the state now, then changes.
+
+        Iteration ends after ``CLOSED``. A watcher that falls behind loses intermediate
+        states, never the latest.
+        """
+        async with self._state.watch() as changes:
+            try:
+                yield changes
+            finally:
+                closing = getattr(changes, "aclose", None)
+                if closing is not None:  # an async generator left mid-way: finish it now
+                    await closing()
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -766,7 +779,7 @@ async def market_streams(
             reason = None if isinstance(exc, trio.Cancelled | GeneratorExit) else exc
             raise
         finally:
-            market._close(reason)
+            market._close(market.failure or reason)
 
 
 __all__ = [
