@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -11,7 +10,6 @@ import pytest
 import trio
 import trio.testing
 
-import trio_binance
 from trio_binance import (
     ConnectFailed,
     ConnectionState,
@@ -25,7 +23,7 @@ from trio_binance import (
     market_streams,
 )
 from trio_binance._transport import Connection, TransportClosed, TrioWebsocketTransport
-from trio_binance.models import AggTradeEvent, BookTickerEvent, DepthUpdateEvent, TradeEvent
+from trio_binance.models import AggTradeEvent, BookTickerEvent, TradeEvent
 from trio_binance.testing import LocalExchange, open_local_exchange
 
 POLICY = ReconnectPolicy(initial=0.5, cap=2.0, seed=7)

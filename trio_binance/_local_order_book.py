@@ -127,15 +127,13 @@ class LocalOrderBook:
             snapshots_refused=sync.snapshots_refused,
         )
 
-    async def updates(self) -> AsyncIterator[BookUpdate]:
-        """Each change of the book from now on; changes made while the consumer was busy
-        are coalesced into one notification (the book itself is always the latest)."""
-        seen = self._version
-        while True:
-            while self._version == seen:
-                await self._changed.wait()
-            seen = self._version
-            yield BookUpdate(self.last_update_id, self.status)
+    def updates(self) -> BookUpdates:
+        """Each change of the book from now on, as ``async for update in book.updates()``.
+
+        Changes made while the consumer was busy are coalesced into one notification: the
+        book itself always shows the latest state.
+        """
+        return BookUpdates(self)
 
     async def wait_synced(self) -> None:
         """Return once the book follows the stream (at once if it does)."""
@@ -186,6 +184,24 @@ class LocalOrderBook:
                 self._notify()
 
 
+class BookUpdates:
+    """The change notifications of a :class:`LocalOrderBook` (an async iterator)."""
+
+    def __init__(self, book: LocalOrderBook) -> None:
+        self._book = book
+        self._seen = book._version
+
+    def __aiter__(self) -> BookUpdates:
+        return self
+
+    async def __anext__(self) -> BookUpdate:
+        book = self._book
+        while book._version == self._seen:
+            await book._changed.wait()
+        self._seen = book._version
+        return BookUpdate(book.last_update_id, book.status)
+
+
 @asynccontextmanager
 async def local_order_book(
     streams: MarketStreams,
@@ -227,6 +243,7 @@ __all__ = [
     "BookStatistics",
     "BookStatus",
     "BookUpdate",
+    "BookUpdates",
     "DepthSource",
     "LocalOrderBook",
     "local_order_book",
