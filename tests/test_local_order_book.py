@@ -177,9 +177,7 @@ async def test_a_reconnect_with_missed_events_resyncs(
         assert streams.statistics().reconnects == 1
 
 
-async def test_bad_arguments_are_refused(
-    exchange: LocalExchange, streams: MarketStreams
-) -> None:
+async def test_bad_arguments_are_refused(exchange: LocalExchange, streams: MarketStreams) -> None:
     async with trio_binance.connect(exchange.url) as session:
         for kwargs in (
             {"symbol": "BTC/USDT"},
@@ -187,11 +185,11 @@ async def test_bad_arguments_are_refused(
             {"symbol": SYMBOL, "update_speed": "10ms"},
         ):
             with pytest.raises(InvalidParameter):
-                async with local_order_book(streams, session, **kwargs):  # type: ignore[arg-type]
+                async with local_order_book(streams, session, **kwargs):
                     pass  # pragma: no cover
         async with local_order_book(streams, session, SYMBOL, update_speed="1000ms") as book:
             assert streams.streams == ("btcusdt@depth",)
             assert "syncing" in repr(book)
             with pytest.raises(InvalidParameter):
                 book.quantity("middle", Decimal(1))  # type: ignore[arg-type]
-        assert streams.streams == ()
+        assert not streams.streams
