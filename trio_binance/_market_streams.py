@@ -51,6 +51,7 @@ from trio_binance._stream_control import (
     MAX_STREAMS_PER_CONNECTION,
     FrameClassifier,
     Pacer,
+    all_tagged,
     assign_streams,
     chunks,
     normalize_streams,
@@ -229,7 +230,9 @@ class _Shard:
         self.active = set(streams[: len(streams) - len(rest)])
         # The sole stream names unwrapped payloads: a raw connection's until it carries a
         # second stream, or any connection's that was set to "combined": false.
-        self._classifier = FrameClassifier(combined=not self.owner.raw, sole_stream=streams[0])
+        self._classifier = FrameClassifier(
+            combined=not self.owner.raw, sole_stream=streams[0], tagged=all_tagged(self.wanted)
+        )
 
     async def _finish(self, connection: Connection) -> None:
         self._connection = None
@@ -387,6 +390,7 @@ class _Shard:
     async def add(self, streams: list[str]) -> None:
         """Subscribe ``streams`` on this connection (now, or at the next reconnect)."""
         self.wanted.update(dict.fromkeys(streams))
+        self._classifier.tagged = all_tagged(self.wanted)
         while True:
             await self.ready.wait()
             missing = [s for s in streams if s in self.wanted and s not in self.active]
@@ -403,11 +407,13 @@ class _Shard:
             except StreamRequestError:
                 for name in streams:
                     self.wanted.pop(name, None)
+                self._classifier.tagged = all_tagged(self.wanted)
                 raise
 
     async def remove(self, streams: list[str]) -> None:
         for name in streams:
             self.wanted.pop(name, None)
+        self._classifier.tagged = all_tagged(self.wanted)
         subscribed = [s for s in streams if s in self.active]
         if not subscribed or not self.ready.is_set():
             return  # the next connection will not carry them

@@ -25,9 +25,12 @@ from trio_binance._exceptions import InvalidParameter, ProtocolError
 from trio_binance.models._streams import (
     ControlError,
     ControlReply,
+    StreamKind,
     StreamMessage,
+    TaggedStreamEvent,
     decode_combined_frame,
     decode_stream_payload,
+    stream_kind,
 )
 
 MAX_STREAMS_PER_CONNECTION: Final = 1024
@@ -168,6 +171,37 @@ class Pacer:
 # --- frames of one connection -------------------------------------------------------------
 
 
+# Streams whose payloads carry their type in "e" (web-socket-streams.md): a combined frame of
+# these decodes in one pass, envelope and payload together.
+_TAGGED_KINDS: Final = frozenset(
+    {
+        StreamKind.AGG_TRADE,
+        StreamKind.TRADE,
+        StreamKind.BLOCK_TRADE,
+        StreamKind.KLINE,
+        StreamKind.MINI_TICKER,
+        StreamKind.TICKER,
+        StreamKind.ROLLING_WINDOW_TICKER,
+        StreamKind.AVG_PRICE,
+        StreamKind.DIFF_DEPTH,
+        StreamKind.REFERENCE_PRICE,
+    }
+)
+
+
+def all_tagged(streams: Iterable[str]) -> bool:
+    """Whether every one of ``streams`` sends payloads tagged by ``"e"``."""
+    return all(stream_kind(name) in _TAGGED_KINDS for name in streams)
+
+
+class _TaggedEnvelope(msgspec.Struct, gc=False):
+    stream: str
+    data: TaggedStreamEvent
+
+
+_TAGGED_ENVELOPE: Final = msgspec.json.Decoder(_TaggedEnvelope)
+
+
 class _Probe(msgspec.Struct, gc=False):
     stream: str | None = None
     id: int | str | msgspec.UnsetType | None = msgspec.UNSET
@@ -183,15 +217,27 @@ class FrameClassifier:
     ``sole_stream`` is the stream of a raw connection (``/ws/<stream>``) whose payloads are
     not wrapped: it names them. ``replies_expected`` says a control reply may be next; while
     it is ``False`` on a raw connection, frames go straight to the payload decoder.
+    ``tagged`` says every stream of the connection has ``"e"``-tagged payloads (see
+    :func:`all_tagged`): combined frames then decode in one pass, falling back to the
+    general path for anything else (a reply, an unknown or malformed payload).
     """
 
-    def __init__(self, *, combined: bool, sole_stream: str | None = None) -> None:
+    def __init__(
+        self, *, combined: bool, sole_stream: str | None = None, tagged: bool = False
+    ) -> None:
         self.combined = combined
         self.sole_stream = sole_stream
         self.replies_expected = False
+        self.tagged = tagged
 
     def decode(self, frame: str | bytes) -> StreamMessage | ControlReply | ControlError:
         if self.combined:
+            if self.tagged:
+                try:
+                    envelope = _TAGGED_ENVELOPE.decode(frame)
+                    return StreamMessage(envelope.stream, envelope.data)
+                except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError):
+                    pass  # not a tagged payload: the general path says what it is
             return decode_combined_frame(frame)
         stream = self.sole_stream
         if stream is not None and not self.replies_expected:
