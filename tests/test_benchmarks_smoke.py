@@ -121,3 +121,20 @@ def test_exchange_logic_only(
     out = capsys.readouterr().out
     assert "| requests/s |" in out
     assert ("streams subscribed" in out) == (mode == ["--with-streams"])
+
+
+def test_streams(
+    load: Callable[[str], ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load("bench_streams")
+    out = tmp_path / "streams.json"
+    results = bench.main(["--runs", "1", "--frames", "20", "--json", str(out)])
+
+    assert set(results["cases"]) == {label for label, _, _ in bench.CASES}
+    for case in results["cases"].values():
+        assert len(case["ratios"]) == 1 and case["ratios"][0] > 0
+    assert len(results["book"]["end_to_end"]) == len(results["book"]["sans_io"]) == 1
+    assert json.loads(out.read_text())["benchmark"] == "bench_streams"
+    printed = capsys.readouterr().out
+    assert "| trade, combined |" in printed
+    assert "local_order_book end to end" in printed

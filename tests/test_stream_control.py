@@ -14,6 +14,7 @@ from trio_binance._stream_control import (
     MAX_URL_STREAM_CHARS,
     FrameClassifier,
     Pacer,
+    all_tagged,
     assign_streams,
     chunks,
     normalize_stream,
@@ -165,3 +166,23 @@ def test_bad_raw_frames_raise_protocol_errors() -> None:
             classifier.decode(frame)
     with pytest.raises(ProtocolError):
         FrameClassifier(combined=False).decode(TRADE)
+
+
+def test_the_one_pass_path_falls_back_for_anything_else() -> None:
+    classifier = FrameClassifier(combined=True, tagged=True)
+    message = classifier.decode(json.dumps({"stream": "bnbbtc@trade", "data": json.loads(TRADE)}))
+    assert isinstance(message, StreamMessage) and isinstance(message.event, TradeEvent)
+    assert classifier.decode('{"result":null,"id":7}') == ControlReply(id=7, result=None)
+    unknown = classifier.decode('{"stream":"x@new","data":{"e":"newThing","v":1}}')
+    assert isinstance(unknown, StreamMessage) and isinstance(unknown.event, UnknownStreamEvent)
+    with pytest.raises(ProtocolError):
+        classifier.decode('{"stream":"bnbbtc@trade","data":{"e":"trade","p":"x"}}')
+    with pytest.raises(ProtocolError):
+        classifier.decode("{not json")
+
+
+def test_which_streams_are_tagged() -> None:
+    assert all_tagged(["a@trade", "a@depth@100ms", "a@kline_1m@+08:00", "a@ticker_1h"])
+    assert not all_tagged(["a@trade", "a@bookTicker"])
+    assert not all_tagged(["a@depth5"])
+    assert not all_tagged(["!miniTicker@arr"])
