@@ -336,3 +336,19 @@ async def test_feeds_have_their_own_overflow_policy(
             assert info.value.lost == 3
         # both left: the stream nobody wants any more was unsubscribed
         assert streams.streams == ()
+
+
+async def test_a_connection_left_without_streams_reconnects_when_one_is_added(
+    exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with market_streams(exchange.streams_url, reconnect=POLICY) as streams:
+        async with streams.listen(["btcusdt@trade"]):
+            pass
+        assert streams.connections == 1 and not streams.streams
+        await exchange.drop_all()
+        await trio.sleep(60)  # nothing to carry: no reconnection attempt, no error
+        assert streams.statistics().reconnects == 1
+        await streams.subscribe(["btcusdt@aggTrade"])
+        assert await streams.list_subscriptions() == ("btcusdt@aggTrade",)
+        trade(exchange)
+        assert (await streams.__aiter__().__anext__()).stream == "btcusdt@aggTrade"

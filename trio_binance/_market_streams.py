@@ -160,6 +160,7 @@ class _Shard:
         self._end_reason = ""
         self._shutdown = False
         self._last_frame_at = 0.0
+        self._has_streams = trio.Event()
 
     def __repr__(self) -> str:
         return f"<shard {self.index} {self.state.value} streams={len(self.wanted)}>"
@@ -174,6 +175,8 @@ class _Shard:
         since = trio.current_time()
         first = True
         while True:
+            if not self.wanted:  # every stream was unsubscribed: reconnect when one is added
+                await self._wait_for_streams()
             try:
                 await self._serve(task_status if first else None)
                 failures, delays, since = 0, policy.delays(), trio.current_time()
@@ -196,6 +199,11 @@ class _Shard:
                 self._shutdown = False
                 continue
             await trio.sleep(next(delays))
+
+    async def _wait_for_streams(self) -> None:
+        self._set_state(ConnectionState.READY, "no streams: idle until one is added")
+        self._has_streams = trio.Event()
+        await self._has_streams.wait()
 
     async def _serve(self, task_status: trio.TaskStatus[None] | None) -> None:
         """One connection from open to end; ``_ConnectionEnded`` if it never got ready."""
@@ -391,6 +399,7 @@ class _Shard:
         """Subscribe ``streams`` on this connection (now, or at the next reconnect)."""
         self.wanted.update(dict.fromkeys(streams))
         self._classifier.tagged = all_tagged(self.wanted)
+        self._has_streams.set()
         while True:
             await self.ready.wait()
             missing = [s for s in streams if s in self.wanted and s not in self.active]
