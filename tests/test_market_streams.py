@@ -348,6 +348,11 @@ async def test_a_connection_left_without_streams_reconnects_when_one_is_added(
         await exchange.drop_all()
         await trio.sleep(60)  # nothing to carry: no reconnection attempt, no error
         assert streams.statistics().reconnects == 1
+        assert await streams.list_subscriptions() == ()
+        with pytest.raises(NotSent):
+            await streams.get_property("combined")
+        with pytest.raises(NotSent):
+            await streams.set_property("combined", True)
         await streams.subscribe(["btcusdt@aggTrade"])
         assert await streams.list_subscriptions() == ("btcusdt@aggTrade",)
         trade(exchange)

@@ -625,7 +625,7 @@ class MarketStreams:
     async def list_subscriptions(self) -> tuple[str, ...]:
         """The streams every connection reports (``LIST_SUBSCRIPTIONS``), in order."""
         found: list[str] = []
-        for shard in list(self._shards):
+        for shard in self._live_shards():
             reply = await shard.request_when_ready("LIST_SUBSCRIPTIONS", list_subscriptions_request)
             if not isinstance(reply.result, tuple):
                 raise ProtocolError(f"LIST_SUBSCRIPTIONS result is not a list: {reply.result!r}")
@@ -636,7 +636,11 @@ class MarketStreams:
         """``SET_PROPERTY`` on every connection (and again on each reconnect)."""
         self._require_connection("SET_PROPERTY")
         for shard in list(self._shards):
-            await shard.set_property(name, value)
+            if shard in self._live_shards():
+                await shard.set_property(name, value)
+            else:  # idle, with no connection: set when it connects again
+                set_property_request(name, value, None)
+                shard.properties[name] = value
 
     async def get_property(self, name: str) -> bool | tuple[str, ...] | None:
         """``GET_PROPERTY``; every connection has the same properties, the first answers."""
@@ -658,10 +662,15 @@ class MarketStreams:
             feeds=len(self._feeds),
         )
 
+    def _live_shards(self) -> list[_Shard]:
+        """Connections that are up or being brought up (not idle without streams)."""
+        return [s for s in self._shards if s.wanted or s.ready.is_set()]
+
     def _require_connection(self, method: str) -> _Shard:
-        if not self._shards:
-            raise NotSent(f"{method}: no connection yet; subscribe to a stream first")
-        return self._shards[0]
+        live = self._live_shards()
+        if not live:
+            raise NotSent(f"{method}: no connection; subscribe to a stream first")
+        return live[0]
 
     # --- subscription bookkeeping ---
 
