@@ -21,6 +21,7 @@ from trio_binance import (
     local_order_book,
     market_streams,
 )
+from trio_binance.models import OrderBook
 from trio_binance.testing import ExchangeError, LocalExchange, open_local_exchange
 
 SYMBOL = "BTCUSDT"
@@ -193,3 +194,46 @@ async def test_bad_arguments_are_refused(exchange: LocalExchange, streams: Marke
             with pytest.raises(InvalidParameter):
                 book.quantity("middle", Decimal(1))  # type: ignore[arg-type]
         assert not streams.streams
+
+
+async def test_a_snapshot_refused_for_good_ends_the_block(
+    exchange: LocalExchange, streams: MarketStreams, autojump_clock: trio.testing.MockClock
+) -> None:
+    class Refusing:
+        async def depth(self, *, symbol: str, limit: int | None = None) -> OrderBook:
+            raise trio_binance.BadRequest(400, -1121, "Invalid symbol.")
+
+    async def follow() -> None:
+        async with local_order_book(streams, Refusing(), SYMBOL) as book:
+            RandomTrader(exchange, seed=15).act()
+            await book.wait_synced()
+
+    with pytest.raises(trio_binance.BadRequest):
+        await follow()
+
+
+class _Flaky:
+    """A depth source rate limited once, then answering from the exchange."""
+
+    def __init__(self, session: trio_binance.Session) -> None:
+        self.session = session
+        self.calls = 0
+
+    async def depth(self, *, symbol: str, limit: int | None = None) -> OrderBook:
+        self.calls += 1
+        if self.calls == 1:
+            raise trio_binance.RateLimited(429, -1003, "Too many requests")
+        return await self.session.depth(symbol=symbol, limit=limit)
+
+
+async def test_a_rate_limited_snapshot_is_retried(
+    exchange: LocalExchange, streams: MarketStreams, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with trio_binance.connect(exchange.url) as session:
+        source = _Flaky(session)
+        async with local_order_book(streams, source, SYMBOL, snapshot_retry=2) as book:
+            RandomTrader(exchange, seed=14).act()
+            start = trio.current_time()
+            await book.wait_synced()
+            assert trio.current_time() - start >= 2
+            assert source.calls == 2

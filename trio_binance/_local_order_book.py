@@ -18,7 +18,7 @@ from typing import Final, Literal, Protocol
 import msgspec
 import trio
 
-from trio_binance._exceptions import ApiError, InvalidParameter
+from trio_binance._exceptions import ExecutionStatusUnknown, InvalidParameter, RateLimited
 from trio_binance._market_streams import MarketStreams
 from trio_binance._nursery import background_nursery
 from trio_binance._order_book import BookStatus, BookSync, Need
@@ -172,7 +172,7 @@ class LocalOrderBook:
                 continue
             try:
                 snapshot = await source.depth(symbol=self.symbol, limit=limit)
-            except ApiError as exc:  # e.g. rate limited: try again later
+            except (RateLimited, ExecutionStatusUnknown) as exc:  # passing: try again later
                 logger.warning("%s order book: snapshot failed: %s", self.symbol, exc)
                 await trio.sleep(retry)
                 continue
@@ -221,6 +221,9 @@ async def local_order_book(
     :attr:`LocalOrderBook.status` or ``await book.wait_synced()``.
 
     Levels beyond the snapshot's ``snapshot_limit`` are only known once they change.
+    A snapshot refused for a passing reason (rate limited, 5xx) is retried every
+    ``snapshot_retry`` seconds; any other refusal (an unknown symbol, say) or a closed session
+    ends the block with that error.
     """
     if not isinstance(symbol, str) or not symbol.isalnum():
         raise InvalidParameter("symbol", "must be a symbol such as 'BNBBTC'")
