@@ -23,7 +23,8 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import _common
@@ -32,8 +33,9 @@ import trio_websocket
 
 import trio_binance
 from trio_binance._order_book import BookSync
+from trio_binance._stream_control import FrameClassifier
 from trio_binance.models import OrderBook
-from trio_binance.models._streams import DepthUpdateEvent, decode_stream_payload
+from trio_binance.models._streams import DepthUpdateEvent, StreamMessage, decode_stream_payload
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _KEY = re.compile(rb"sec-websocket-key:\s*(\S+)", re.IGNORECASE)
@@ -231,21 +233,42 @@ CASES: list[tuple[str, str, bool]] = [
 ]
 
 
-async def measure(frames: int, runs: int) -> dict[str, Any]:
+@contextmanager
+def decoding_skipped(stream: str) -> Iterator[None]:
+    """Hypothetical: every frame "decodes" to one prepared message (no JSON, no Decimal)."""
+    message = StreamMessage(stream, decode_stream_payload(stream, texts(stream, 1, False)[0]))
+    original = FrameClassifier.decode
+    FrameClassifier.decode = lambda self, frame: message  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FrameClassifier.decode = original  # type: ignore[method-assign]
+
+
+async def measure(frames: int, runs: int, breakdown: bool) -> dict[str, Any]:
     blaster = Blaster(frames)
     results: dict[str, Any] = {"frames": frames, "runs": runs, "cases": {}, "book": {}}
     async with trio.open_nursery() as nursery:
         await nursery.start(blaster.serve)
         for label, stream, combined in CASES:
-            rates: dict[str, list[float]] = {"bare": [], "ours": []}
-            ratios = []
+            rates: dict[str, list[float]] = {"bare": [], "ours": [], "ours, no decode": []}
+            ratios, undecoded_ratios = [], []
             for _ in range(runs):
                 b = await bare(blaster, stream, combined)
                 o = await ours(blaster, stream, combined)
                 rates["bare"].append(b)
                 rates["ours"].append(o)
                 ratios.append(o / b)
-            results["cases"][label] = {"rates": rates, "ratios": ratios}
+                if breakdown:
+                    with decoding_skipped(stream):
+                        u = await ours(blaster, stream, combined)
+                    rates["ours, no decode"].append(u)
+                    undecoded_ratios.append(u / b)
+            results["cases"][label] = {
+                "rates": rates,
+                "ratios": ratios,
+                "no_decode_ratios": undecoded_ratios,
+            }
         end_to_end = [await book_end_to_end(blaster) for _ in range(runs)]
         nursery.cancel_scope.cancel()
     results["book"] = {
@@ -275,6 +298,18 @@ def report(results: dict[str, Any]) -> None:
         ["frames", "bare frames/s", "ours decoded/s", "ours/bare", ">= 0.85x", "ratio spread"],
         rows,
     )
+    breakdown = [
+        [
+            label,
+            _common.fmt_ratio(_common.median(case["ratios"])),
+            _common.fmt_ratio(_common.median(case["no_decode_ratios"])),
+        ]
+        for label, case in results["cases"].items()
+        if case["no_decode_ratios"]
+    ]
+    if breakdown:
+        print("\nwhere the time goes (hypothetical: frames not decoded, the rest unchanged)")
+        _common.print_table(["frames", "ours/bare", "ours without decoding/bare"], breakdown)
     print()
     book = results["book"]
     _common.print_table(
@@ -293,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--frames", type=int, default=20_000, help="frames per run")
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also run ours with decoding skipped"
+    )
     _common.add_output_arguments(parser)
     args = parser.parse_args(argv)
     if args.frames < 2 or args.runs < 1:
@@ -302,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"{args.frames:,} frames per run, {args.runs} runs; depth events carry "
         f"{DEPTH_LEVELS} levels a side\n"
     )
-    results: dict[str, Any] = trio.run(measure, args.frames, args.runs)
+    results: dict[str, Any] = trio.run(measure, args.frames, args.runs, args.breakdown)
     report(results)
     path = _common.write_results("bench_streams", results, args.json)
     if path is not None:

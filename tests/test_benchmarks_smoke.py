@@ -128,13 +128,15 @@ def test_streams(
 ) -> None:
     bench = load("bench_streams")
     out = tmp_path / "streams.json"
-    results = bench.main(["--runs", "1", "--frames", "20", "--json", str(out)])
+    results = bench.main(["--runs", "1", "--frames", "20", "--breakdown", "--json", str(out)])
 
     assert set(results["cases"]) == {label for label, _, _ in bench.CASES}
     for case in results["cases"].values():
-        assert len(case["ratios"]) == 1 and case["ratios"][0] > 0
+        assert len(case["ratios"]) == len(case["no_decode_ratios"]) == 1
+        assert case["ratios"][0] > 0
     assert len(results["book"]["end_to_end"]) == len(results["book"]["sans_io"]) == 1
     assert json.loads(out.read_text())["benchmark"] == "bench_streams"
     printed = capsys.readouterr().out
     assert "| trade, combined |" in printed
     assert "local_order_book end to end" in printed
+    assert "ours without decoding/bare" in printed
