@@ -271,6 +271,19 @@ async def test_a_dead_link_is_detected_and_replaced(
         transport.deaf = False
 
 
+async def test_pings_keep_a_quiet_connection_alive_without_probes(
+    exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The exchange pings every 20 s; the transport notices them, so a quiet but living
+    connection costs no probe (and no control message out of the 5 a second)."""
+    async with market_streams(
+        exchange.streams_url, ["btcusdt@trade"], reconnect=POLICY, idle_timeout=30
+    ) as streams:
+        await trio.sleep(300)
+        stats = streams.statistics()
+        assert stats.control_messages_sent == 0 and stats.reconnects == 0
+
+
 async def test_give_up_ends_the_block(
     exchange: LocalExchange, autojump_clock: trio.testing.MockClock
 ) -> None:

@@ -335,12 +335,21 @@ class _Shard:
         else:
             logger.debug("streams connection %d: reply to unknown id %r", self.index, reply.id)
 
+    def _last_heard(self) -> float:
+        """When the connection last received anything: a frame, or (when the transport can
+        tell) a ping, which the server sends every 20 s ("General WSS information")."""
+        heard = self._last_frame_at
+        below = getattr(self._connection, "last_received", None)
+        if isinstance(below, float) and below != math.inf:
+            heard = max(heard, below)
+        return heard
+
     async def _watch_for_silence(self) -> None:
         """A connection silent for ``idle_timeout`` is probed; no reply means a dead link."""
         owner = self.owner
         while True:
-            await trio.sleep_until(self._last_frame_at + owner.idle_timeout)
-            if trio.current_time() < self._last_frame_at + owner.idle_timeout:
+            await trio.sleep_until(self._last_heard() + owner.idle_timeout)
+            if trio.current_time() < self._last_heard() + owner.idle_timeout:
                 continue
             with trio.move_on_after(owner.probe_timeout) as probe:
                 try:
