@@ -11,9 +11,9 @@ Spec: web-socket-streams.md. The client spreads its streams over as many connect
   (:class:`~trio_binance._stream_control.Pacer`);
 * a lost connection is reopened by the shared reconnect rules (:mod:`_reconnect`), with its
   streams in the URL and its properties set again; a ``serverShutdown`` event reopens at
-  once; a connection silent for ``idle_timeout`` is probed with ``LIST_SUBSCRIPTIONS`` and
-  dropped if the probe gets no reply within ``probe_timeout`` (a dead link: the server's
-  pings, which the WebSocket library answers, are not visible above the transport);
+  once; a connection silent for ``idle_timeout`` (no frame, and no ping where the transport
+  reports them) is probed with ``LIST_SUBSCRIPTIONS`` and dropped if the probe gets no reply
+  within ``probe_timeout`` (a dead link);
 * the state of the whole (connecting, ready, reconnecting, degraded, closed) is a typed
   stream, :meth:`MarketStreams.watch_state`.
 """
