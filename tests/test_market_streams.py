@@ -370,3 +370,18 @@ async def test_a_connection_left_without_streams_reconnects_when_one_is_added(
         assert await streams.list_subscriptions() == ("btcusdt@aggTrade",)
         trade(exchange)
         assert (await streams.__aiter__().__anext__()).stream == "btcusdt@aggTrade"
+
+
+async def test_the_24_hour_cut_is_repaired(autojump_clock: trio.testing.MockClock) -> None:
+    """The exchange ends every connection at 24 h; the streams reconnect and resubscribe."""
+    async with (
+        open_local_exchange() as exchange,  # Binance's lifecycle: a cut at 24 h
+        market_streams(exchange.streams_url, ["btcusdt@trade"], reconnect=POLICY) as streams,
+    ):
+        await streams.subscribe(["btcusdt@aggTrade"])
+        await trio.sleep(24 * 3600 + 60)
+        assert streams.statistics().reconnects == 1
+        assert streams.state.state is ConnectionState.READY
+        assert set(await streams.list_subscriptions()) == {"btcusdt@trade", "btcusdt@aggTrade"}
+        trade(exchange)
+        assert (await streams.__aiter__().__anext__()).stream in streams.streams
