@@ -22,7 +22,17 @@ from trio_binance import (
     market_streams,
 )
 from trio_binance._transport import Connection, TransportClosed, TrioWebsocketTransport
-from trio_binance.models import AggTradeEvent, BookTickerEvent, TradeEvent
+from trio_binance.models import (
+    AggTradeEvent,
+    AllMiniTickers,
+    AllRollingWindowTickers,
+    BookTickerEvent,
+    DepthUpdateEvent,
+    KlineEvent,
+    PartialDepthEvent,
+    TradeEvent,
+    UnknownStreamEvent,
+)
 from trio_binance.testing import LocalExchange, open_local_exchange
 
 POLICY = ReconnectPolicy(initial=0.5, cap=2.0, seed=7)
@@ -385,3 +395,37 @@ async def test_the_24_hour_cut_is_repaired(autojump_clock: trio.testing.MockCloc
         assert set(await streams.list_subscriptions()) == {"btcusdt@trade", "btcusdt@aggTrade"}
         trade(exchange)
         assert (await streams.__aiter__().__anext__()).stream in streams.streams
+
+
+async def test_periodic_streams_decode_over_the_wire(
+    exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Klines (UTC and the +08:00 variant), tickers, depth and the all-market arrays arrive
+    typed; nothing is a protocol error or an unknown event."""
+    names = [
+        "btcusdt@kline_1s",
+        "btcusdt@kline_1s@+08:00",
+        "btcusdt@miniTicker",
+        "btcusdt@ticker",
+        "btcusdt@ticker_1h",
+        "btcusdt@avgPrice",
+        "btcusdt@depth5@100ms",
+        "btcusdt@depth",
+        "!miniTicker@arr",
+        "!ticker_1h@arr",
+    ]
+    async with market_streams(exchange.streams_url, names, reconnect=POLICY) as streams:
+        trade(exchange)
+        seen: dict[str, type] = {}
+        with trio.fail_after(10):
+            async for message in streams:
+                seen[message.stream] = type(message.event)
+                if len(seen) == len(names):
+                    break
+        assert streams.statistics().protocol_errors == 0
+    assert seen["btcusdt@kline_1s@+08:00"] is KlineEvent is seen["btcusdt@kline_1s"]
+    assert seen["btcusdt@depth5@100ms"] is PartialDepthEvent
+    assert seen["btcusdt@depth"] is DepthUpdateEvent
+    assert seen["!miniTicker@arr"] is AllMiniTickers
+    assert seen["!ticker_1h@arr"] is AllRollingWindowTickers
+    assert UnknownStreamEvent not in seen.values()
