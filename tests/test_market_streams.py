@@ -188,10 +188,13 @@ async def test_more_than_1024_streams_use_several_connections(
         assert streams.statistics().reconnects == 0
 
 
+@pytest.mark.parametrize("raw", [False, True])
 async def test_reconnect_resubscribes_and_reports_states(
-    exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+    exchange: LocalExchange, autojump_clock: trio.testing.MockClock, raw: bool
 ) -> None:
-    async with market_streams(exchange.streams_url, ["btcusdt@trade"], reconnect=POLICY) as s:
+    async with market_streams(
+        exchange.streams_url, ["btcusdt@trade"], raw=raw, reconnect=POLICY
+    ) as s:
         await s.subscribe(["btcusdt@aggTrade"])
         async with s.watch_state() as changes:
             assert (await changes.__anext__()).state is ConnectionState.READY

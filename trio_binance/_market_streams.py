@@ -366,22 +366,21 @@ class _Shard:
         """Send one control request, paced, and wait for its reply."""
         pending = _Pending(method)
         request_id = self.owner.next_id()
-        async with self._send_lock:
-            connection = self._connection
-            if connection is None or self._ended.is_set():
-                raise StreamRequestLost(f"{method}: streams connection {self.index} is down")
-            await trio.sleep(self._pacer.delay(trio.current_time()))
-            self._pending[request_id] = pending
-            self._classifier.replies_expected = True
-            self._pacer.sent(trio.current_time())
-            try:
-                await connection.send(render(request_id))
-            except TransportClosed as exc:
-                self._pending.pop(request_id, None)
-                self._end(exc.describe())
-                raise StreamRequestLost(f"{method}: {exc.describe()}") from None
-            self.owner.control_messages_sent += 1
-        try:
+        try:  # however this ends (reply, loss, cancellation), the id is forgotten
+            async with self._send_lock:
+                connection = self._connection
+                if connection is None or self._ended.is_set():
+                    raise StreamRequestLost(f"{method}: streams connection {self.index} is down")
+                await trio.sleep(self._pacer.delay(trio.current_time()))
+                self._pending[request_id] = pending
+                self._classifier.replies_expected = True
+                self._pacer.sent(trio.current_time())
+                try:
+                    await connection.send(render(request_id))
+                except TransportClosed as exc:
+                    self._end(exc.describe())
+                    raise StreamRequestLost(f"{method}: {exc.describe()}") from None
+                self.owner.control_messages_sent += 1
             await pending.done.wait()
         finally:
             self._pending.pop(request_id, None)
