@@ -90,6 +90,9 @@ def test_urls_keep_the_options_and_choose_the_endpoint() -> None:
         "ws://h/ws/a@trade?timeUnit=MICROSECOND",
         ["b@trade"],
     )
+    assert stream_url("ws://h", ["a@kline_1m@+08:00"], raw=False)[0] == (
+        "ws://h/stream?streams=a@kline_1m@%2B08:00"
+    )
     url, rest = stream_url("ws://h/stream?streams=x@trade&timeUnit=microsecond", ["a@x"], raw=False)
     assert url == "ws://h/stream?streams=a@x&timeUnit=microsecond" and rest == []
     with pytest.raises(InvalidParameter):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import msgspec
 
@@ -88,7 +88,8 @@ def stream_url(base: str, streams: Sequence[str], *, raw: bool) -> tuple[str, li
     else:
         in_url = _fitting(streams)
         path = f"{root}/stream"
-        options.insert(0, "streams=" + "/".join(in_url))
+        # "+" (as in "@+08:00") would read as a space to a form decoder: send it as %2B.
+        options.insert(0, "streams=" + "/".join(quote(name, safe="@!_:-.") for name in in_url))
     url = urlunsplit((parts.scheme, parts.netloc, path, "&".join(options), ""))
     return url, list(streams[len(in_url) :])
 
