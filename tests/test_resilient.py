@@ -474,7 +474,7 @@ async def test_ban_learnt_at_the_handshake_is_waited_out(
             exchange.url, credentials=credentials, policy=POLICY
         ) as session:
             # Banned by another client on the same IP: this one learns it when it knocks.
-            exchange.limiter._ip("127.0.0.1").banned_until = exchange.now_ms() + 300_000
+            exchange.limiter.ban("127.0.0.1", until_ms=exchange.now_ms() + 300_000)
             dropped_at = trio.current_time()
             await drop_and_wait(exchange, session)
             await session.ping()

@@ -465,3 +465,21 @@ def test_a_refused_request_never_pushes_the_count_over_the_limit(
         else:
             assert rejection.retry_after == minute + MINUTE_MS
         assert weight_used(limiter, IP, now) == admitted <= limit
+
+
+def test_a_ban_imposed_by_a_test_refuses_handshakes_and_requests_until_it_ends() -> None:
+    limiter = RateLimiter()
+    until = NOON + 5 * MINUTE_MS
+    limiter.ban(IP, until_ms=until)
+    limiter.ban(IP, until_ms=NOON + MINUTE_MS)  # an earlier end does not shorten it
+    assert limiter.banned_until(IP, NOON) == until
+    assert limiter.banned_until(OTHER_IP, NOON) is None
+    with pytest.raises(RateLimitRejection) as caught:
+        limiter.connection_attempt(IP, until - 1)
+    assert (caught.value.status, caught.value.retry_after) == (418, until)
+    with pytest.raises(RateLimitRejection):
+        limiter.admit(IP, ACCOUNT, "ping", {}, until - 1)
+    limiter.forget_idle(until - 1)  # a live ban is not forgotten
+    assert limiter.banned_until(IP, until - 1) == until
+    limiter.connection_attempt(IP, until)
+    limiter.admit(IP, ACCOUNT, "ping", {}, until)

@@ -379,6 +379,15 @@ class RateLimiter:
             return None
         return state.banned_until
 
+    def ban(self, ip: str, *, until_ms: int) -> None:
+        """Ban ``ip`` until ``until_ms`` (exchange ms), as if it had earned it: its handshakes
+        are refused with 418 and ``retryAfter`` until then, and so are its requests on open
+        connections. What a client sees when another client on the same IP got it banned.
+        An earlier end than a ban already in place does not shorten that ban."""
+        state = self._ip(ip)
+        state.banned_until = max(state.banned_until, until_ms)
+        state.last_ban_end = max(state.last_ban_end, state.banned_until)
+
     def forget_idle(self, now_ms: int) -> None:
         """Drop state that no longer affects anything, so memory stays bounded."""
         forgive = self.config.ban.forgive_after_ms
