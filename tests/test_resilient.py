@@ -307,6 +307,35 @@ async def test_policy_gives_up_and_closes_everything(
         assert isinstance(closed.value.reason, GaveUp)
 
 
+async def test_rotate_raises_when_the_session_gives_up_while_it_waits(
+    local_exchange: LocalExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    credentials = local_exchange.demo_keys["alice"].ed25519
+    policy = ReconnectPolicy(initial=1, cap=4, max_attempts=3, seed=1)
+    async with trio_binance.connect_resilient(
+        local_exchange.url, credentials=credentials, policy=policy
+    ) as session:
+        local_exchange.faults.drop("session.logon", times=None)
+        outcome: list[BaseException] = []
+
+        async def rotate() -> None:
+            try:
+                await session.rotate()
+            except SessionClosed as exc:
+                outcome.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(rotate)
+            await until_state(session, ConnectionState.DEGRADED)  # a replacement failed
+            await local_exchange.drop_all()  # then the old connection is lost: give up
+        assert session.state.state is ConnectionState.CLOSED
+        assert len(outcome) == 1
+        assert isinstance(outcome[0].reason, GaveUp)
+        with pytest.raises(SessionClosed) as closed:  # and after the close, at once
+            await session.rotate()
+        assert isinstance(closed.value.reason, GaveUp)
+
+
 async def test_first_connection_follows_the_policy_too(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -124,6 +124,15 @@ class ResilientStatistics(msgspec.Struct, frozen=True, gc=False):
     """The live connection's own statistics (``None`` while there is none)."""
 
 
+class _Rotation:
+    """What callers of :meth:`ResilientSession.rotate` wait for: the next replacement, or the
+    end of the session (then ``closed`` says so)."""
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.closed = False
+
+
 # --- one connection --------------------------------------------------------------------------
 
 
@@ -210,7 +219,7 @@ class ResilientSession(ApiMethods):
         self._links = 0
         self._last_link_lifetime = math.inf
         self._carried_failures = 0
-        self._rotation_done = trio.Event()
+        self._rotation = _Rotation()
         self._nursery: trio.Nursery | None = None
         self._connections_opened = 0
         self._failed_attempts = 0
@@ -326,7 +335,11 @@ class ResilientSession(ApiMethods):
 
     async def rotate(self, reason: str = "requested by the application") -> None:
         """Replace the connection now, make before break (e.g. at a quiet hour of your
-        choosing, ahead of the 24 h cut); returns once the new connection serves."""
+        choosing, ahead of the 24 h cut); returns once the new connection serves.
+
+        Raises ``SessionClosed`` (its ``reason`` the session's: ``GaveUp``, or ``None`` when
+        the application closed it) if the session closes first, before or while it waits.
+        """
         while True:
             link = self._current
             if self._closed:
@@ -334,9 +347,14 @@ class ResilientSession(ApiMethods):
             if link is not None:
                 break
             await self._changed.wait()
-        done = self._rotation_done
+        rotation = self._rotation
         link.report(reason, planned=True)
-        await done.wait()
+        await rotation.done.wait()
+        if rotation.closed:
+            raise SessionClosed(
+                "rotate: the session closed before a new connection served",
+                reason=self._close_reason,
+            )
 
     @asynccontextmanager
     async def user_data(
@@ -507,7 +525,7 @@ class ResilientSession(ApiMethods):
         else:  # lost while its replacement was being opened
             self._reconnects += 1
             self._announce(f"reconnected ({old.trouble_reason})")
-        self._finish_rotation()
+        self._finish_rotation(closed=False)
         await self._detach_all(old)
         await self._retire(old, drain=True)
         return new
@@ -518,7 +536,7 @@ class ResilientSession(ApiMethods):
         new = await self._replacement(serving=None)
         self._reconnects += 1
         self._announce(f"reconnected ({old.trouble_reason})")
-        self._finish_rotation()
+        self._finish_rotation(closed=False)
         return new
 
     async def _replacement(self, *, serving: _Link | None) -> _Link:
@@ -532,9 +550,10 @@ class ResilientSession(ApiMethods):
                     return new
             await self._retire(new, drain=False)  # lost at once: try again
 
-    def _finish_rotation(self) -> None:
-        done, self._rotation_done = self._rotation_done, trio.Event()
-        done.set()
+    def _finish_rotation(self, *, closed: bool) -> None:
+        rotation, self._rotation = self._rotation, _Rotation()
+        rotation.closed = closed
+        rotation.done.set()
 
     def _lost(self, link: _Link) -> None:
         """``link`` can serve no more: requests wait for the next one."""
@@ -716,7 +735,7 @@ class ResilientSession(ApiMethods):
         for stream in list(self._streams):
             stream._fail(UserDataStreamLost(reason, subscription_id=0))
         self._streams.clear()
-        self._finish_rotation()
+        self._finish_rotation(closed=True)
 
     async def _aclose(self) -> None:
         link = self._current
