@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -211,6 +212,50 @@ async def test_old_connection_answers_its_requests_before_it_is_closed(
     assert old.statistics().requests_sent >= 1
 
 
+async def test_a_malformed_event_in_a_rotations_overlap_raises_once_in_its_place(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    def balance(time: int) -> dict[str, Any]:
+        return {"e": "balanceUpdate", "E": time, "a": "BTC", "d": "1", "T": time}
+
+    malformed = {"e": "executionReport", "E": 3, "s": 5}
+    unsubscribe = local_exchange.handler("userDataStream.unsubscribe")
+    assert unsubscribe is not None
+    overlap: list[int] = []
+
+    def publish_then_unsubscribe(request: Request) -> Any:
+        # The old connection's unsubscribe has arrived: both connections are subscribed.
+        overlap.append(len(local_exchange.user_streams.subscriptions("alice")))
+        if len(overlap) == 1:
+            for event in (balance(2), malformed, balance(4)):
+                local_exchange.publish_user_event("alice", event)
+        return unsubscribe(request)
+
+    local_exchange.register("userDataStream.unsubscribe", publish_then_unsubscribe)
+    got: list[object] = []
+    async with resilient.user_data() as events:
+        local_exchange.publish_user_event("alice", balance(1))
+        await resilient.rotate()
+        await trio.testing.wait_all_tasks_blocked()
+        local_exchange.publish_user_event("alice", balance(5))  # on the new one only
+        with trio.fail_after(60):
+            while len(got) < 5:
+                try:
+                    item = await events.__anext__()
+                except trio_binance.ProtocolError as error:
+                    got.append(msgspec.json.decode(error.raw or b"null"))
+                    continue
+                assert isinstance(item, BalanceUpdate)
+                got.append(item.event_time)
+        statistics = events.statistics()
+    assert overlap[0] == 2
+    assert got == [1, 2, malformed, 4, 5]
+    assert (statistics.malformed, statistics.gaps, statistics.duplicates_dropped) == (1, 0, 3)
+    assert resilient.statistics().rotations == 1
+
+
 # --- unplanned drops ---------------------------------------------------------------------
 
 
@@ -316,7 +361,7 @@ async def test_rotate_raises_when_the_session_gives_up_while_it_waits(
         local_exchange.url, credentials=credentials, policy=policy
     ) as session:
         local_exchange.faults.drop("session.logon", times=None)
-        outcome: list[BaseException] = []
+        outcome: list[SessionClosed] = []
 
         async def rotate() -> None:
             try:

@@ -93,7 +93,15 @@ class InvalidParameter(BinanceError, ValueError):
 
 
 class ProtocolError(BinanceError):
-    """A frame from the exchange that does not follow the protocol."""
+    """A frame from the exchange that does not follow the protocol.
+
+    ``raw``: for a user-data event that could not be decoded, the event as received (JSON
+    bytes), so nothing of it is lost; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, raw: bytes | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
 
 
 class ConnectFailed(BinanceError):

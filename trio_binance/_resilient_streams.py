@@ -13,6 +13,11 @@ unsubscribed (``detaching``); this module keeps each feed's events in their plac
   subscribe is sent; the successor skips what the record proves it already delivered;
 * a predecessor that ended any other way than by our own unsubscribe (the connection lost, an
   overflow, a termination by the exchange) leaves a gap: the successor yields the marker first.
+
+An event that cannot be decoded travels the same way, in its place (as :class:`_Malformed`,
+compared by its bytes, so the overlap of a rotation skips its second copy like any other
+event); the consumer's iterator raises its ``ProtocolError`` there, as the plain stream does,
+and iterating again goes on with the next event.
 """
 
 from __future__ import annotations
@@ -50,6 +55,24 @@ UserDataItem = UserDataEvent | UserDataGap
 """What a resilient user-data stream yields: an event, or a gap marker."""
 
 
+class _Malformed:
+    """An event that could not be decoded, kept in order with the others."""
+
+    __slots__ = ("error", "key")
+
+    def __init__(self, error: ProtocolError) -> None:
+        self.error = error
+        self.key = error.raw if error.raw is not None else str(error).encode()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Malformed) and other.key == self.key
+
+    __hash__ = None  # type: ignore[assignment]  # compared, never hashed
+
+
+_Item = UserDataEvent | _Malformed
+
+
 class StreamTotals:
     """What a session keeps for all its streams: counters over their whole life, and how a
     stream asks for a new subscription."""
@@ -69,7 +92,8 @@ class ResilientUserDataStreamStatistics(msgspec.Struct, frozen=True, gc=False):
     gaps: int
     duplicates_dropped: int
     malformed: int
-    """Events that could not be decoded (each logged); they are not delivered."""
+    """Events that could not be decoded: each raised ``ProtocolError`` from the iterator (its
+    ``raw`` holds the event as received), in its place among the others."""
     subscriptions: int
     """Subscriptions made so far, one per connection it lived on."""
 
@@ -89,9 +113,9 @@ class _Feed:
         self.started = False
         self.turn = trio.Event()
         """Set when every event before this feed's has been delivered."""
-        self.splice: Splice[UserDataEvent] = Splice(None)
+        self.splice: Splice[_Item] = Splice(None)
         self.gap: UserDataGap | None = None
-        self.recorder: TailRecorder[UserDataEvent] | None = None
+        self.recorder: TailRecorder[_Item] | None = None
         self.detaching = False
         self.ended = trio.Event()
         self.exited = trio.Event()
@@ -106,9 +130,11 @@ class ResilientUserDataStream:
 
     Iterate it with ``async for``: each item is a typed event from :mod:`trio_binance.models`,
     or a :class:`~trio_binance.UserDataGap` where events may be missing. Events are delivered
-    exactly once and in the exchange's order. The stream ends only when its block is left,
-    the session closes or gives up (:class:`UserDataStreamLost`), or a re-subscription is
-    refused (that refusal is raised).
+    exactly once and in the exchange's order. An event that cannot be decoded raises
+    ``ProtocolError`` in its place (its ``raw`` holds the event as received) and ends
+    nothing: iterating again continues with the next item. The stream ends only when its
+    block is left, the session closes or gives up (:class:`UserDataStreamLost`), or a
+    re-subscription is refused (that refusal is raised).
     """
 
     def __init__(
@@ -117,7 +143,7 @@ class ResilientUserDataStream:
         self._totals = totals
         self._credentials = credentials
         self.buffer_size = buffer_size
-        self._send, self._receive = trio.open_memory_channel[UserDataItem](buffer_size)
+        self._send, self._receive = trio.open_memory_channel[UserDataItem | _Malformed](buffer_size)
         self._last: _Feed | None = None
         self._end: BaseException | None = None
         self._left = False
@@ -154,6 +180,10 @@ class ResilientUserDataStream:
             if self._end is None or self._left:
                 raise StopAsyncIteration from None
             raise self._end from None
+        if isinstance(item, _Malformed):
+            self._malformed += 1
+            error = item.error
+            raise ProtocolError(f"resilient user data: {error}", raw=error.raw) from error
         if not isinstance(item, UserDataGap):
             self._delivered += 1
         return item
@@ -243,14 +273,13 @@ class ResilientUserDataStream:
             await self._emit_gap(feed.gap)
         splice = feed.splice
         while True:
+            event: _Item
             try:
                 event = await core.__anext__()
             except StopAsyncIteration:
                 return
             except ProtocolError as exc:
-                self._malformed += 1
-                logger.warning("resilient user data: %s", exc)
-                continue
+                event = _Malformed(exc)
             if splice.is_duplicate(event):
                 self._duplicates += 1
                 self._totals.duplicates += 1

@@ -256,7 +256,9 @@ class UserDataStream:
         try:
             event = decode_user_event(raw)
         except ProtocolError as exc:
-            raise ProtocolError(f"user data subscription {self.subscription_id}: {exc}") from exc
+            raise ProtocolError(
+                f"user data subscription {self.subscription_id}: {exc}", raw=bytes(raw)
+            ) from exc
         if isinstance(event, EventStreamTerminated):
             # It came before whatever else ended the stream, so it is the reason.
             self._end = UserDataStreamTerminated(event, subscription_id=self.subscription_id)
