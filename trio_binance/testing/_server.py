@@ -490,15 +490,27 @@ class LocalExchange:
 
     async def _accept_streams(self, ws_request: trio_websocket.WebSocketRequest, path: str) -> None:
         """A market stream connection (``/ws/...``, ``/stream?streams=...``)."""
-        from trio_binance.testing._stream_server import RouteError, StreamConnection, read_route
+        from trio_binance.testing._stream_server import (
+            EarlySubscriber,
+            RouteError,
+            StreamConnection,
+            read_route,
+        )
 
         try:
             route = read_route(path, self.stream_limits)
         except RouteError as error:
             await ws_request.reject(400, body=str(error).encode())
             return
-        ws = await ws_request.accept()
-        connection = StreamConnection(self, ws, next(self._ids), route)
+        # Subscribed before the handshake completes: nothing published after the client's
+        # connect() returned can be missed.
+        early = EarlySubscriber(self, next(self._ids), route)
+        try:
+            ws = await ws_request.accept()
+        except BaseException:
+            early.cancel()
+            raise
+        connection = StreamConnection(self, ws, early.id, route, early)
         self._connections[connection.id] = connection
         try:
             await connection.serve()

@@ -7,7 +7,9 @@ streams as ``/ws/<s1>/<s2>``), ``/ws`` (raw, none yet) and ``/stream?streams=<s1
 :class:`~trio_binance.testing.Lifecycle` as a WebSocket API connection (a ping every 20 s, a
 drop after a minute without pong, a cut at 24 h) and by the stream limits: at most 5 incoming
 messages per second, counting PING and PONG frames as the spec says (more: closed with code
-1008), at most 1,024 streams.
+1008), at most 1,024 streams. "300 connections per attempt every 5 minutes per IP" is not
+enforced: the spec does not say what a client over it receives, and a made-up refusal would
+teach clients the wrong thing.
 """
 
 from __future__ import annotations
@@ -106,6 +108,39 @@ def _stream(name: str) -> Stream:
     return stream
 
 
+class EarlySubscriber:
+    """A URL's streams, subscribed before the handshake is accepted.
+
+    The client's ``connect()`` returns once it reads the handshake response, which may be
+    before this server's task runs again; subscribing only then would miss what a client
+    trading at once causes. So the streams are subscribed first, and what they publish in the
+    meantime is held (in order, bounded like a connection's outgoing queue) for the
+    :class:`StreamConnection` that takes over with the same id.
+    """
+
+    def __init__(self, exchange: LocalExchange, conn_id: int, route: StreamRoute) -> None:
+        self.id = conn_id
+        self.per_ms = route.per_ms
+        self.held: list[tuple[str, str]] = []
+        self.overflowed = False
+        self._limit = exchange.outbox_size
+        self._streams = exchange.market_streams
+        self._names = [stream.name for stream in route.streams]
+        for stream in route.streams:
+            self._streams.subscribe(self, stream)
+
+    def deliver(self, stream: str, payload: str) -> None:
+        if len(self.held) >= self._limit:
+            self.overflowed = True  # the connection is cut as a full queue is (see push)
+            return
+        self.held.append((stream, payload))
+
+    def cancel(self) -> None:
+        """The handshake failed: nobody takes over."""
+        for name in self._names:
+            self._streams.unsubscribe(self, name)
+
+
 class StreamConnection(ClientConnection):
     """One market stream connection (also the handle tests act on)."""
 
@@ -115,6 +150,7 @@ class StreamConnection(ClientConnection):
         ws: trio_websocket.WebSocketConnection,
         conn_id: int,
         route: StreamRoute,
+        early: EarlySubscriber | None = None,
     ) -> None:
         super().__init__(exchange, ws, conn_id)
         self.combined = route.combined
@@ -129,8 +165,11 @@ class StreamConnection(ClientConnection):
         self._flooded = False
         self._held: dict[str, str] = {}
         self._count_ping_pong_frames()
-        for stream in route.streams:
+        for stream in route.streams:  # takes over from ``early`` (same id), events in order
             self._subscribe(stream)
+        self._cut_at_start = early is not None and early.overflowed
+        for name, payload in early.held if early is not None else ():
+            self.deliver(name, payload)
 
     def __repr__(self) -> str:
         return f"<StreamConnection {self.id} {self.ws.remote}>"
@@ -190,7 +229,12 @@ class StreamConnection(ClientConnection):
 
     async def serve(self) -> None:
         try:
-            await super().serve()
+            if self._cut_at_start:
+                logger.warning("connection %s: outgoing queue full, disconnecting", self.id)
+                await trio.aclose_forcefully(self.ws._stream)
+                self.closed.set()
+            else:
+                await super().serve()
         finally:
             streams = self.exchange.market_streams
             for name in list(self.subscriptions):
