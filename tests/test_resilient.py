@@ -37,6 +37,7 @@ from trio_binance import (
 from trio_binance.models import BalanceUpdate
 from trio_binance.testing import (
     BanPolicy,
+    Drop,
     ExchangeError,
     Limit,
     LocalExchange,
@@ -254,6 +255,56 @@ async def test_a_malformed_event_in_a_rotations_overlap_raises_once_in_its_place
     assert got == [1, 2, malformed, 4, 5]
     assert (statistics.malformed, statistics.gaps, statistics.duplicates_dropped) == (1, 0, 3)
     assert resilient.statistics().rotations == 1
+
+
+async def test_replacement_lost_while_resubscribing_leaves_no_needless_gap(
+    local_exchange: LocalExchange,
+    resilient: ResilientSession,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls: list[int] = []
+    published = itertools.count(1)
+
+    def publish() -> None:
+        time = next(published)
+        for account in ("alice", "bob"):
+            event = {"e": "balanceUpdate", "E": time, "a": "BTC", "d": "1", "T": time}
+            local_exchange.publish_user_event(account, event)
+
+    def publishing(method: str) -> None:
+        handler = local_exchange.handler(method)
+        assert handler is not None
+
+        def subscribe_and_publish(request: Request) -> Any:
+            calls.append(request.connection.id)
+            result = handler(request)
+            publish()  # reaches every subscription made so far
+            if len(calls) == 3:  # one stream is subscribed on the replacement, the other not
+                local_exchange.faults.arm(Drop(), connection=request.connection.id)
+            return result
+
+        local_exchange.register(method, subscribe_and_publish)
+
+    publishing("userDataStream.subscribe")
+    publishing("userDataStream.subscribe.signature")
+    bob = local_exchange.demo_keys["bob"].hmac
+    async with resilient.user_data() as first, resilient.user_data(credentials=bob) as second:
+        await resilient.rotate()
+        publish()
+        await trio.testing.wait_all_tasks_blocked()
+        last = next(published) - 1
+        for stream in (first, second):
+            times: list[int] = []
+            with trio.fail_after(60):
+                while not times or times[-1] < last:
+                    item = await stream.__anext__()
+                    assert isinstance(item, BalanceUpdate), item  # no gap marker
+                    times.append(item.event_time)
+            assert times == list(range(times[0], last + 1))
+            assert stream.statistics().gaps == 0
+    assert len(calls) == 5 and calls[2] != calls[3]  # the replacement was lost part way
+    stats = resilient.statistics()
+    assert (stats.rotations, stats.gaps) == (1, 0)
 
 
 # --- unplanned drops ---------------------------------------------------------------------

@@ -548,6 +548,9 @@ class ResilientSession(ApiMethods):
                 if attached:
                     self._set_current(new)
                     return new
+                if new.session is not None:  # lost part way: no gap where the old one serves
+                    for stream in self._streams:
+                        stream._withdraw(new.session)
             await self._retire(new, drain=False)  # lost at once: try again
 
     def _finish_rotation(self, *, closed: bool) -> None:

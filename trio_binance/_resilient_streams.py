@@ -117,6 +117,8 @@ class _Feed:
         self.gap: UserDataGap | None = None
         self.recorder: TailRecorder[_Item] | None = None
         self.detaching = False
+        self.withdrawn = False
+        """Taken out of the chain before its turn (see ``_withdraw``): it delivers nothing."""
         self.ended = trio.Event()
         self.exited = trio.Event()
         """Set when its task is over (unsubscribed, or its connection gone)."""
@@ -213,6 +215,22 @@ class ResilientUserDataStream:
             if not predecessor.ended.is_set():
                 predecessor.recorder = None
         self._last = predecessor
+
+    def _withdraw(self, session: Session) -> None:
+        """``session`` was lost while this stream's subscription on it still waited for its
+        turn (a rotation's replacement, lost while re-subscribing): take it out of the chain.
+
+        Sound because its turn had not come: its predecessor had not ended, so it was
+        subscribed during the whole life of the lost subscription and receives every event
+        the lost one did; it simply carries on, and no gap is signalled for nothing. A
+        subscription whose turn had come (its predecessor ended) stays, and its end is a gap.
+        """
+        feed = self._last
+        if feed is None or feed.session is not session or feed.turn.is_set():
+            return
+        feed.withdrawn = True
+        feed.scope.cancel()
+        self._abandon(feed)
 
     def _hand_over(self, predecessor: _Feed, successor: _Feed) -> None:
         successor.splice = Splice(predecessor.recorder)
@@ -312,6 +330,9 @@ class ResilientUserDataStream:
         await self._send.send(gap)
 
     def _finish(self, feed: _Feed, end: BaseException | None) -> None:
+        if feed.withdrawn:
+            feed.ended.set()
+            return
         feed.clean = feed.detaching and isinstance(end, UserDataStreamTerminated)
         feed.end_reason = _describe_end(end)
         feed.ended_at = trio.current_time()
