@@ -95,6 +95,19 @@ async def control(ws: trio_websocket.WebSocketConnection, frame: dict[str, Any] 
         return reply
 
 
+async def closing_reason_or_none(
+    ws: trio_websocket.WebSocketConnection,
+) -> trio_websocket.CloseReason | None:
+    """Read until the connection ends; the server's close reason, or ``None`` if it was cut
+    (trio-websocket then reports 1006, "abnormal closure", which no server sends)."""
+    try:
+        while True:
+            await ws.get_message()
+    except trio_websocket.ConnectionClosed as closed:
+        reason = closed.reason
+    return None if reason is None or reason.code == 1006 else reason
+
+
 async def closing_reason(ws: trio_websocket.WebSocketConnection) -> trio_websocket.CloseReason:
     """Read until the server closes; its close reason."""
     try:
@@ -178,10 +191,7 @@ async def test_every_stream_kind_is_sent_and_decodes_with_its_model(
         assert all(isinstance(event, expected) for event in events[name]), name
 
 
-@pytest.mark.parametrize("path", [f"/ws/{BTC}@trade", f"/stream?streams={BTC}@trade"])
-async def test_a_trade_made_as_soon_as_connect_returns_is_never_missed(
-    exchange: LocalExchange, path: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def server_falls_behind_after_the_handshake(monkeypatch: pytest.MonkeyPatch) -> None:
     accept = trio_websocket.WebSocketRequest.accept
 
     async def accept_then_fall_behind(
@@ -193,6 +203,13 @@ async def test_a_trade_made_as_soon_as_connect_returns_is_never_missed(
         return ws
 
     monkeypatch.setattr(trio_websocket.WebSocketRequest, "accept", accept_then_fall_behind)
+
+
+@pytest.mark.parametrize("path", [f"/ws/{BTC}@trade", f"/stream?streams={BTC}@trade"])
+async def test_a_trade_made_as_soon_as_connect_returns_is_never_missed(
+    exchange: LocalExchange, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_falls_behind_after_the_handshake(monkeypatch)
     async with connect(exchange, path) as ws:
         cross_a_trade(exchange)  # no round trip first
         with trio.fail_after(5):
@@ -201,6 +218,20 @@ async def test_a_trade_made_as_soon_as_connect_returns_is_never_missed(
     event = message.event if isinstance(message, StreamMessage) else None
     event = event or decode_stream_payload(f"{BTC}@trade", frame)
     assert isinstance(event, TradeEvent)
+
+
+async def test_more_events_than_the_queue_holds_before_the_connection_starts_cut_it(
+    exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_falls_behind_after_the_handshake(monkeypatch)
+    exchange.outbox_size = 3
+    async with connect(exchange, f"/ws/{BTC}@trade") as ws:
+        for _ in range(4):
+            cross_a_trade(exchange)  # 4 trades, 3 places
+        with trio.fail_after(5):
+            reason = await closing_reason_or_none(ws)
+    assert reason is None  # cut, no close frame
+    assert exchange.market_streams.subscribers(f"{BTC}@trade") == 0
 
 
 async def test_raw_payloads_decode_by_stream_name(
