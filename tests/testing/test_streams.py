@@ -7,10 +7,12 @@ shapes match web-socket-streams.md.
 from __future__ import annotations
 
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -189,6 +191,111 @@ async def test_every_stream_kind_is_sent_and_decodes_with_its_model(
     assert set(events) == set(EXPECTED_TYPES)
     for name, expected in EXPECTED_TYPES.items():
         assert all(isinstance(event, expected) for event in events[name]), name
+
+
+SPEC_EXAMPLES = {
+    example["title"]: example["payload"]
+    for example in json.loads(
+        (Path(__file__).parent.parent / "fixtures" / "spec" / "stream_events.json").read_text(
+            encoding="utf-8"
+        )
+    )["streams"]
+}
+SPEC_EXAMPLE_OF = {
+    f"{BTC}@trade": "Trade Streams",
+    f"{BTC}@aggTrade": "Aggregate Trade Streams",
+    f"{BTC}@bookTicker": "Individual Symbol Book Ticker Streams",
+    f"{BTC}@depth": "Diff. Depth Stream",
+    f"{BTC}@depth@100ms": "Diff. Depth Stream",
+    f"{BTC}@depth5": "Partial Book Depth Streams",
+    f"{BTC}@kline_1m": "Kline/Candlestick Streams for UTC",
+    f"{BTC}@kline_1d@+08:00": "Kline/Candlestick Streams with timezone offset",
+    f"{BTC}@miniTicker": "Individual Symbol Mini Ticker Stream",
+    f"{BTC}@ticker": "Individual Symbol Ticker Streams",
+    f"{BTC}@ticker_1h": "Individual Symbol Rolling Window Statistics Streams",
+    f"{BTC}@avgPrice": "Average Price",
+    "!miniTicker@arr": "All Market Mini Tickers Stream",
+    "!ticker_1h@arr": "All Market Rolling Window Statistics Streams",
+}
+# The spec shows these arrays as placeholders: arrays of the single-symbol payloads.
+SPEC_EXAMPLES["All Market Mini Tickers Stream"] = [
+    SPEC_EXAMPLES["Individual Symbol Mini Ticker Stream"]
+]
+SPEC_EXAMPLES["All Market Rolling Window Statistics Streams"] = [
+    SPEC_EXAMPLES["Individual Symbol Rolling Window Statistics Streams"]
+]
+
+
+def shape(value: Any) -> Any:
+    """A JSON value's field names, in order, and JSON types (a list: its first item's)."""
+    if isinstance(value, dict):
+        return [(key, shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def first_payloads(frames: list[str]) -> dict[str, Any]:
+    """Per stream of a combined connection, its first payload (with both sides of the book
+    when one came)."""
+    served: dict[str, Any] = {}
+    for frame in frames:
+        message = msgspec.json.decode(frame)
+        if message["stream"] not in served or (
+            "[]" in served[message["stream"]][1] and "[]" not in frame
+        ):
+            served[message["stream"]] = (message["data"], frame)
+    return {name: payload for name, (payload, _) in served.items()}
+
+
+TIME_FIELDS = {"E", "T", "O", "C"}
+"""Times wherever they appear; "t" is one only in a kline and in referencePrice."""
+
+
+def assert_times_in_microseconds(in_ms: Any, in_us: Any, *, times: set[str], path: str) -> None:
+    """Every time field of ``in_us`` is ``in_ms``'s in microseconds; everything else equal."""
+    if isinstance(in_ms, dict):
+        assert list(in_ms) == list(in_us), path
+        nested = times | ({"t"} if in_ms.get("e") == "referencePrice" else set())
+        for key, value in in_ms.items():
+            inner = TIME_FIELDS | {"t"} if key == "k" else nested
+            assert_times_in_microseconds(value, in_us[key], times=inner, path=f"{path}.{key}")
+    elif isinstance(in_ms, list):
+        assert len(in_ms) == len(in_us), path
+        for index, (a, b) in enumerate(zip(in_ms, in_us, strict=True)):
+            assert_times_in_microseconds(a, b, times=times, path=f"{path}[{index}]")
+    elif (
+        isinstance(in_ms, int) and not isinstance(in_ms, bool) and path.rsplit(".", 1)[-1] in times
+    ):
+        assert in_ms * 1000 <= in_us <= in_ms * 1000 + 999, path  # a close time: x999 µs
+    else:
+        assert in_ms == in_us, path
+
+
+async def test_every_payload_has_the_spec_examples_fields_in_order_with_their_json_types(
+    exchange: LocalExchange,
+) -> None:
+    names = "/".join(SPEC_EXAMPLE_OF)
+    async with (
+        connect(exchange, f"/stream?streams={names}") as milli,
+        connect(exchange, f"/stream?streams={names}&timeUnit=MICROSECOND") as micro,
+    ):
+        place(
+            exchange,
+            "bob",
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            price="29000",
+            quantity="1",
+        )
+        cross_a_trade(exchange)  # a bid and an ask change in one diff depth event
+        in_ms = first_payloads(await frames_for(milli, 2.5))
+        in_us = first_payloads(await frames_for(micro, 0.1))
+    assert set(in_ms) == set(in_us) == set(SPEC_EXAMPLE_OF)
+    for name, title in SPEC_EXAMPLE_OF.items():
+        assert shape(in_ms[name]) == shape(SPEC_EXAMPLES[title]), name
+        assert_times_in_microseconds(in_ms[name], in_us[name], times=TIME_FIELDS, path=name)
 
 
 def server_falls_behind_after_the_handshake(monkeypatch: pytest.MonkeyPatch) -> None:
