@@ -1,6 +1,7 @@
 """Trio-native, structured-concurrency client for the Binance Spot WebSocket API."""
 
 import contextlib
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -92,7 +93,13 @@ from trio_binance._stream_feed import (
     StreamOverflow,
     StreamsClosed,
 )
-from trio_binance._transport import TransportClosed, TrioWebsocketTransport
+from trio_binance._transport import (
+    Connection,
+    Transport,
+    TransportClosed,
+    TransportName,
+    TrioWebsocketTransport,
+)
 from trio_binance._user_data import (
     SubscriptionActive,
     SubscriptionIdsExhausted,
@@ -106,6 +113,9 @@ from trio_binance._user_data import (
     UserDataStreamTerminated,
 )
 from trio_binance._version import __version__
+
+if TYPE_CHECKING:  # imported on first use: websockets is optional (the ``fast`` extra)
+    from trio_binance._transport_websockets import WebsocketsTransport
 
 __all__ = [
     "PRODUCTION",
@@ -127,6 +137,7 @@ __all__ = [
     "CannotReconcile",
     "CatchUp",
     "ConnectFailed",
+    "Connection",
     "ConnectionState",
     "Credentials",
     "CredentialsError",
@@ -174,7 +185,9 @@ __all__ = [
     "SubscriptionRefused",
     "TooManySubscriptions",
     "TrackedOrder",
+    "Transport",
     "TransportClosed",
+    "TransportName",
     "TrioWebsocketTransport",
     "Unauthorized",
     "UserDataGap",
@@ -185,6 +198,7 @@ __all__ = [
     "UserDataStreamStatistics",
     "UserDataStreamTerminated",
     "WafBlocked",
+    "WebsocketsTransport",
     "WouldExceedRateLimit",
     "__version__",
     "catch_up",
@@ -205,6 +219,8 @@ __all__ = [
 # Public names say they live here, not in the private module that defines them. Structs keep
 # their module: msgspec resolves their annotations there.
 for _name in __all__:
+    if _name not in globals():  # WebsocketsTransport, see __getattr__
+        continue
     _obj = globals()[_name]
     if isinstance(_obj, type) and issubclass(_obj, msgspec.Struct):
         continue
@@ -212,3 +228,14 @@ for _name in __all__:
         with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "trio_binance"
 del _name, _obj
+
+
+def __getattr__(name: str) -> Any:
+    """``WebsocketsTransport`` is imported on first use, so that importing trio_binance never
+    imports websockets (an optional dependency, and time spent for those who do not use it)."""
+    if name == "WebsocketsTransport":
+        from trio_binance._transport_websockets import WebsocketsTransport
+
+        WebsocketsTransport.__module__ = "trio_binance"
+        return WebsocketsTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -108,14 +108,24 @@ class ConnectFailed(BinanceError):
     """The connection could not be opened (refused, no handshake in time, TLS failure...).
 
     When the server refused the handshake with an HTTP status (e.g. 429 for too many
-    connections, 418 for a banned IP), ``status`` is that status and ``body`` the response
-    body it sent (Binance's error JSON, whose ``data`` may carry ``retryAfter``).
+    connections, 418 for a banned IP), ``status`` is that status, ``body`` the response body
+    it sent (Binance's error JSON) and ``retry_after`` the epoch ms that body names as the
+    earliest time to try again (its ``data.retryAfter``), if any; otherwise ``status`` and
+    ``retry_after`` are ``None`` and ``body`` is empty.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after
 
 
 class NotSent(BinanceError):

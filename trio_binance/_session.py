@@ -65,7 +65,8 @@ from trio_binance._transport import (
     Connection,
     Transport,
     TransportClosed,
-    TrioWebsocketTransport,
+    TransportName,
+    resolve_transport,
 )
 from trio_binance._user_data import UserDataMixin
 from trio_binance.models import RateLimit, ServerTime, SessionStatus
@@ -628,7 +629,7 @@ async def connect(
     credentials: Credentials | None = None,
     logon: bool | None = None,
     recv_window: int | Decimal | str = DEFAULT_RECV_WINDOW,
-    transport: Transport | None = None,
+    transport: Transport | TransportName | None = None,
     signer: Signer | None = None,
     governor: Governor | None = None,
     wall_clock: WallClock = time.time,
@@ -650,8 +651,11 @@ async def connect(
     ``signer`` replaces the built-in signing entirely (for tests and exotic setups).
     ``governor`` paces requests within the exchange's rate limits; one governor may be
     shared by every session of the same IP and account.
+    ``transport`` carries the frames: ``"trio-websocket"`` (the default), ``"websockets"``
+    (the fast one, with the ``fast`` extra installed), or a transport instance with settings
+    of its own, e.g. ``WebsocketsTransport(ssl_context=...)``.
     """
-    transport = transport or TrioWebsocketTransport()
+    opener = resolve_transport(transport)
     clock = ExchangeClock(wall_clock, microseconds=_asks_for_microseconds(url))
     if credentials is not None and signer is None:
         signer = RequestSigner(credentials, clock, recv_window=recv_window)
@@ -660,7 +664,7 @@ async def connect(
     async with background_nursery() as nursery:
         if governor is not None and hasattr(governor, "acquire_connection"):
             await governor.acquire_connection()  # connecting costs weight too ("IP limits")
-        connection = await transport.open(nursery, url)
+        connection = await opener.open(nursery, url)
         session = Session(
             connection,
             url=url,

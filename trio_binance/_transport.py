@@ -2,9 +2,10 @@
 
 A session needs four things from a WebSocket: open it, send a text frame, receive the next
 frame, close it. :class:`Transport` is that seam; :class:`TrioWebsocketTransport` implements
-it with trio-websocket, the default. Errors of the library underneath are mapped here, at one
-boundary, to :class:`TransportClosed` and ``ConnectFailed``, so nothing above this module
-knows which library carries the frames.
+it with trio-websocket, the default, and ``_transport_websockets.WebsocketsTransport`` with
+websockets' native Trio client, the fast option. Errors of the library underneath are mapped
+at this boundary to :class:`TransportClosed` and ``ConnectFailed``, so nothing above it knows
+which library carries the frames.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import logging
 import math
 import ssl
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+import msgspec
 import trio
 import trio_websocket
 
@@ -31,6 +33,12 @@ DEFAULT_RECEIVE_BUFFER_SIZE = 64 * 1024
 DEFAULT_MESSAGE_QUEUE_SIZE = 256
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_CLOSE_TIMEOUT = 5.0
+
+TransportName = Literal["trio-websocket", "websockets"]
+"""The transports ``connect(transport=...)`` knows by name, each with its default settings."""
+# What ``transport=None`` means. A constant, not a setting: the suite's conftest patches it to
+# run every test on each transport.
+DEFAULT_TRANSPORT: TransportName = "trio-websocket"
 
 
 class TransportClosed(Exception):
@@ -74,6 +82,22 @@ class Transport(Protocol):
         ...
 
 
+def resolve_transport(transport: Transport | TransportName | None) -> Transport:
+    """The transport asked for: an instance as is, a name built with its default settings."""
+    if transport is None:
+        transport = DEFAULT_TRANSPORT
+    if not isinstance(transport, str):
+        return transport
+    if transport == "trio-websocket":
+        return TrioWebsocketTransport()
+    if transport == "websockets":
+        # Imported here: websockets is an optional dependency (the ``fast`` extra).
+        from trio_binance._transport_websockets import WebsocketsTransport
+
+        return WebsocketsTransport()
+    raise ValueError(f"unknown transport {transport!r}: use 'trio-websocket' or 'websockets'")
+
+
 class TrioWebsocketTransport:
     """The default transport, built on trio-websocket."""
 
@@ -113,21 +137,19 @@ class TrioWebsocketTransport:
             failure = _connect_failure(group)
             if failure is None or started:
                 raise
+            if isinstance(failure, ConnectFailed):
+                raise failure from None
             if isinstance(failure, trio_websocket.ConnectionRejected):
-                raise ConnectFailed(
-                    f"cannot connect to {url}: handshake refused with HTTP {failure.status_code}",
-                    status=failure.status_code,
-                    body=failure.body or b"",
-                ) from None
+                raise handshake_rejected(url, failure.status_code, failure.body) from None
             raise ConnectFailed(f"cannot connect to {url}: {failure!r}") from None
 
     async def _handshake(
         self, nursery: trio.Nursery, url: str
     ) -> trio_websocket.WebSocketConnection:
-        target = _Target.parse(url)
+        target = Target.parse(url)
         try:
             with trio.fail_after(self.connect_timeout):
-                stream = _ActivityStream(await self._open_stream(target))
+                stream = _ActivityStream(await open_stream(target, self.ssl_context))
                 try:
                     return await trio_websocket.wrap_client_stream(
                         nursery,
@@ -145,28 +167,32 @@ class TrioWebsocketTransport:
         except trio.TooSlowError:
             raise ConnectFailed(f"no handshake within {self.connect_timeout} s: {url}") from None
 
-    async def _open_stream(
-        self, target: _Target
-    ) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
-        if not target.secure:
-            return await trio.open_tcp_stream(target.host, target.port)
-        # TLS always verifies certificates: the default context does, and a caller's own
-        # context is the only way to change that.
-        context = self.ssl_context or ssl.create_default_context()
-        return await trio.open_ssl_over_tcp_stream(
-            target.host, target.port, ssl_context=context, https_compatible=True
-        )
+
+async def open_stream(
+    target: Target, ssl_context: ssl.SSLContext | None
+) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
+    """The TCP (and, for ``wss://``, TLS) stream a WebSocket handshake runs over."""
+    if not target.secure:
+        return await trio.open_tcp_stream(target.host, target.port)
+    # TLS always verifies certificates: the default context does, and a caller's own context
+    # is the only way to change that.
+    context = ssl_context or ssl.create_default_context()
+    return await trio.open_ssl_over_tcp_stream(
+        target.host, target.port, ssl_context=context, https_compatible=True
+    )
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
+    """Where a ``ws://`` or ``wss://`` URL points; a URL of any other form is refused."""
+
     host: str
     port: int
     resource: str
     secure: bool
 
     @classmethod
-    def parse(cls, url: str) -> _Target:
+    def parse(cls, url: str) -> Target:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ConnectFailed(f"not a WebSocket URL (ws:// or wss://): {url}")
@@ -179,6 +205,46 @@ class _Target:
     def host_header(self) -> str:
         default = 443 if self.secure else 80
         return self.host if self.port == default else f"{self.host}:{self.port}"
+
+
+class _RejectionError(msgspec.Struct):
+    code: int | None = None
+    msg: str | None = None
+    data: dict[str, object] | None = None
+
+
+class _Rejection(msgspec.Struct):
+    """The body Binance sends with a refused handshake: an error response with no id."""
+
+    error: _RejectionError
+
+
+_rejection_decoder = msgspec.json.Decoder(_Rejection)
+
+
+def handshake_rejected(url: str, status: int, body: bytes | None) -> ConnectFailed:
+    """The server answered the handshake with an HTTP error (``status``) instead of 101.
+
+    Binance refuses a connection over the connection limit with 429 and a banned IP with 418,
+    with an error body whose ``data.retryAfter`` says when to try again ("IP limits" in
+    web-socket-api.md); any other body is quoted, shortened.
+    """
+    try:
+        error = _rejection_decoder.decode(body or b"").error
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        text = (body or b"").decode("utf-8", "replace").strip()[:200]
+        detail = f": {text}" if text else ""
+        retry_after = None
+    else:
+        detail = f": {error.code} {error.msg}" if error.msg else ""
+        retry = (error.data or {}).get("retryAfter")
+        retry_after = retry if isinstance(retry, int) else None
+    return ConnectFailed(
+        f"cannot connect to {url}: the server rejected the handshake with HTTP {status}{detail}",
+        status=status,
+        body=body or b"",
+        retry_after=retry_after,
+    )
 
 
 def _connect_failure(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
