@@ -39,11 +39,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     chosen = metafunc.config.getoption("transport")
     names = TRANSPORTS if chosen == "both" else (chosen,)
-    metafunc.parametrize("_session_transport", names, indirect=True)
+    metafunc.parametrize("transport_name", names, indirect=True)
 
 
 @pytest.fixture(autouse=True)
-def _session_transport(
+def transport_name(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> _transport.TransportName:
     """The transport a session opened without ``transport=`` uses in this test."""

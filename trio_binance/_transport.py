@@ -177,9 +177,20 @@ async def open_stream(
     # TLS always verifies certificates: the default context does, and a caller's own context
     # is the only way to change that.
     context = ssl_context or ssl.create_default_context()
-    return await trio.open_ssl_over_tcp_stream(
+    stream = await trio.open_ssl_over_tcp_stream(
         target.host, target.port, ssl_context=context, https_compatible=True
     )
+    try:
+        # Here, not on the first write: trio-websocket would otherwise wait for a handshake
+        # reply that never comes until the connect deadline.
+        await stream.do_handshake()
+    except trio.BrokenResourceError as exc:
+        await trio.aclose_forcefully(stream)
+        raise ConnectFailed(f"TLS handshake with {target.host} failed: {exc.__cause__}") from exc
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return stream
 
 
 @dataclass(frozen=True)
