@@ -25,7 +25,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCHMARKS_DIR.parent
 RESULTS_DIR = BENCHMARKS_DIR / "results"
 
-_VERSIONED = ("trio", "trio-websocket", "wsproto", "msgspec", "orjson")
+_VERSIONED = ("trio", "trio-websocket", "websockets", "wsproto", "msgspec", "orjson")
 
 
 # --- timing ------------------------------------------------------------------------------

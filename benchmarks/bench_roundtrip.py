@@ -1,23 +1,31 @@
-"""Round trips through a session against bare trio-websocket, on the same local exchange.
+"""Round trips through a session on both transports against bare WebSocket clients, on the
+same local exchange.
 
     python benchmarks/bench_roundtrip.py [--runs 9] [--server both|inproc|subprocess]
                                          [--requests 2000] [--throughput-requests 5000]
-                                         [--concurrency 100] [--profile ours|bare]
+                                         [--concurrency 100]
+                                         [--profile ours|fast|bare|bare-websockets]
                                          [--json [PATH]]
 
 The server is a :class:`~trio_binance.testing.LocalExchange` with rate limits lifted and a
 trivial handler that answers ``bench.order`` with the documented ``order.place`` RESULT body
-(so the client has a realistic 752-byte frame to decode). Three clients talk to it over
-loopback, the session on its own connection:
+(so the client has a realistic 752-byte frame to decode). Five clients talk to it over
+loopback, each on its own connection:
 
 * **trio_binance**: ``await session.request("bench.order", params, result_type=OrderResult)``,
   the whole path: canonical parameters, the send task, the receive task, the envelope decode
-  and the typed result (Decimals, enums);
+  and the typed result (Decimals, enums), on the default transport (trio-websocket);
+* **trio_binance fast**: the same session on the fast transport (``transport="websockets"``);
 * **bare**: trio-websocket configured like our transport, sending a pre-encoded frame and
   awaiting the next message, decoding nothing: the floor any client on trio-websocket has;
+* **bare websockets**: the same with websockets' Trio client configured like the fast
+  transport: the floor of the fast transport;
 * **bare + our codec**: bare, plus encoding the request and decoding the reply the way the
   session does, inline in the caller's task. It splits the gap in two: codec (this minus
   bare) and the session's tasks and hand-offs (trio_binance minus this).
+
+"fast / default" is each run's own ratio of the two sessions' figures (p50, requests/s), then
+the median: the paired comparison the two transports get on a loaded machine.
 
 Measured in the same process and run, the clients taking turns to cancel drift:
 
@@ -31,13 +39,15 @@ Measured in the same process and run, the clients taking turns to cancel drift:
 ``--server subprocess`` runs it in a child process (this script with ``--serve``), client and
 server pinned to a CPU each (``--pin separate``; ``same`` pins both to one CPU, ``none`` lets
 the OS place them). CPU time per request is reported for the
-client's process and for a child-process server. ``--profile ours`` (or ``bare``) runs one
-client under cProfile against a child-process server and prints where its time goes.
+client's process and for a child-process server. ``--profile ours`` (or ``fast``, ``bare``,
+``bare-websockets``) runs one client under cProfile against a child-process server and prints
+where its time goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import functools
 import io
@@ -53,6 +63,7 @@ from typing import Any
 
 import trio
 import trio_websocket
+import websockets.trio.client
 from _common import (
     REPO_ROOT,
     add_output_arguments,
@@ -71,6 +82,7 @@ from trio_binance._transport import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_MESSAGE_QUEUE_SIZE,
     DEFAULT_RECEIVE_BUFFER_SIZE,
+    TransportName,
 )
 from trio_binance.models import OrderResult
 from trio_binance.testing import Lifecycle, LocalExchange, Request, open_local_exchange
@@ -132,6 +144,10 @@ class Ours:
         await self.session.request(METHOD, PARAMS, result_type=OrderResult)
 
 
+class OursFast(Ours):
+    name = "trio_binance fast"
+
+
 class Bare:
     name = "bare trio-websocket"
 
@@ -142,6 +158,35 @@ class Bare:
     async def call(self) -> None:
         await self.ws.send_message(self.frame)
         await self.ws.get_message()
+
+
+class BareWebsockets:
+    """Bare websockets (Trio client), configured like the fast transport: its floor.
+
+    websockets lets one task receive at a time, so (like any client that keeps several
+    requests in flight on it) a reader task hands each reply to the next waiting caller; the
+    bench server answers in order.
+    """
+
+    name = "bare websockets"
+
+    def __init__(self, ws: websockets.trio.client.ClientConnection) -> None:
+        self.ws = ws
+        self.frame = RequestEncoder().encode(1, METHOD, canonical_params(PARAMS))
+        self.waiting: collections.deque[trio.Event] = collections.deque()
+
+    async def read(self) -> None:
+        recv = self.ws.recv
+        waiting = self.waiting
+        while True:
+            await recv()
+            waiting.popleft().set()
+
+    async def call(self) -> None:
+        replied = trio.Event()
+        self.waiting.append(replied)
+        await self.ws.send(self.frame, text=True)
+        await replied.wait()
 
 
 class BareCodec:
@@ -168,7 +213,7 @@ class BareCodec:
         decode_result(reply.result, OrderResult)
 
 
-Client = Ours | Bare | BareCodec
+Client = Ours | Bare | BareWebsockets | BareCodec
 
 
 async def latencies(client: Client, count: int, into: list[int]) -> None:
@@ -234,19 +279,50 @@ def _delta(before: float | None, after: float | None, scale: float) -> float | N
 # --- one setup (server placement), all runs -----------------------------------------------
 
 
+def open_bare(url: str) -> Any:
+    """trio-websocket configured like the default transport."""
+    return trio_websocket.open_websocket_url(
+        url,
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        receive_buffer_size=DEFAULT_RECEIVE_BUFFER_SIZE,
+        message_queue_size=DEFAULT_MESSAGE_QUEUE_SIZE,
+    )
+
+
+def open_bare_websockets(url: str) -> websockets.trio.client.connect:
+    """websockets' Trio client configured like the fast transport."""
+    return websockets.trio.client.connect(
+        url,
+        compression=None,
+        proxy=None,
+        ping_interval=None,
+        max_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_queue=DEFAULT_MESSAGE_QUEUE_SIZE,
+    )
+
+
+FAST: TransportName = "websockets"
+
+
 async def measure_setup(
     url: str, args: argparse.Namespace, server_pid: int | None = None
 ) -> dict[str, Any]:
     async with (
         connect(url) as session,
-        trio_websocket.open_websocket_url(
-            url,
-            max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-            receive_buffer_size=DEFAULT_RECEIVE_BUFFER_SIZE,
-            message_queue_size=DEFAULT_MESSAGE_QUEUE_SIZE,
-        ) as ws,
+        connect(url, transport=FAST) as fast_session,
+        open_bare(url) as ws,
+        open_bare_websockets(url) as ws_fast,
+        trio.open_nursery() as nursery,
     ):
-        clients: list[Client] = [Bare(ws), BareCodec(ws), Ours(session)]
+        bare_fast = BareWebsockets(ws_fast)
+        nursery.start_soon(bare_fast.read)
+        clients: list[Client] = [
+            Bare(ws),
+            bare_fast,
+            BareCodec(ws),
+            Ours(session),
+            OursFast(fast_session),
+        ]
         for client in clients:  # warm up: connections, caches, the first decoders
             await latencies(client, max(10, args.requests // 10), [])
             await throughput(client, max(10, args.concurrency * 2), args.concurrency)
@@ -269,6 +345,7 @@ async def measure_setup(
                 figures = await measured_throughput(client, args, server_pid)
                 for key, value in figures.items():
                     runs[client.name][key].append(value)
+        nursery.cancel_scope.cancel()
 
     return summarise(runs)
 
@@ -298,7 +375,18 @@ def summarise(runs: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
         "vs_bare": vs_bare,
         "p50_extra_us": vs_bare[Ours.name]["p50_extra_us"],
         "throughput_ratio": vs_bare[Ours.name]["throughput_ratio"],
+        "fast_vs_default": paired_ratios(runs[OursFast.name], runs[Ours.name]),
+        "fast_vs_bare_websockets": paired_ratios(runs[OursFast.name], runs[BareWebsockets.name]),
     }
+
+
+def paired_ratios(contender: dict[str, list[Any]], base: dict[str, list[Any]]) -> dict[str, Any]:
+    """Each run's own ratio of ``contender`` to ``base`` (p50, p99, requests/s), the median."""
+    ratios = {
+        key: [c / b for c, b in zip(contender[key], base[key], strict=True)]
+        for key in ("p50_us", "p99_us", "rps")
+    }
+    return {"median": {key: median(values) for key, values in ratios.items()}, "runs": ratios}
 
 
 def _alternate(clients: list[Client], turn: int) -> list[Client]:
@@ -380,21 +468,27 @@ async def serve() -> None:
 async def profiled(url: str, server_pid: int, args: argparse.Namespace) -> dict[str, Any]:
     """cProfile one client alone (latency, then throughput) against a child-process server."""
     async with (
-        connect(url) as session,
-        trio_websocket.open_websocket_url(
-            url,
-            max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-            receive_buffer_size=DEFAULT_RECEIVE_BUFFER_SIZE,
-            message_queue_size=DEFAULT_MESSAGE_QUEUE_SIZE,
-        ) as ws,
+        connect(url, transport=FAST if args.profile == "fast" else None) as session,
+        open_bare(url) as ws,
+        open_bare_websockets(url) as ws_fast,
+        trio.open_nursery() as nursery,
     ):
-        client: Client = Ours(session) if args.profile == "ours" else Bare(ws)
+        bare_fast = BareWebsockets(ws_fast)
+        nursery.start_soon(bare_fast.read)
+        clients: dict[str, Client] = {
+            "ours": Ours(session),
+            "fast": OursFast(session),
+            "bare": Bare(ws),
+            "bare-websockets": bare_fast,
+        }
+        client = clients[args.profile]
         await latencies(client, 200, [])
         profiler = cProfile.Profile()
         profiler.enable()
         await latencies(client, args.requests, [])
         await throughput(client, args.throughput_requests, args.concurrency)
         profiler.disable()
+        nursery.cancel_scope.cancel()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(args.profile_lines)
@@ -408,7 +502,7 @@ async def profiled(url: str, server_pid: int, args: argparse.Namespace) -> dict[
 # --- reporting ---------------------------------------------------------------------------
 
 
-CLIENTS = (Bare.name, BareCodec.name, Ours.name)
+CLIENTS = (Bare.name, BareWebsockets.name, BareCodec.name, Ours.name, OursFast.name)
 
 
 def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
@@ -421,6 +515,8 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             target = ""
             if name == Ours.name:
                 target = _verdict(result["p50_extra_us"] <= TARGET_P50_EXTRA_US)
+            if name == OursFast.name:
+                target = _with_range(result["fast_vs_default"], "p50_us", "{:.2f}x")
             rows.append(
                 [
                     setup,
@@ -432,7 +528,7 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
                 ]
             )
     header = ["server", "client", "p50", "p99", "p50 - bare (runs)"]
-    header.append(f"<= +{TARGET_P50_EXTRA_US:.0f}")
+    header.append(f"<= +{TARGET_P50_EXTRA_US:.0f} / fast:default p50")
     print_table(header, rows)
 
     print(
@@ -448,6 +544,8 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             target = ""
             if name == Ours.name:
                 target = _verdict(result["throughput_ratio"] >= TARGET_THROUGHPUT_RATIO)
+            if name == OursFast.name:
+                target = _with_range(result["fast_vs_default"], "rps", "{:.2f}x")
             rows.append(
                 [
                     setup,
@@ -459,8 +557,26 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
                     _cpu(figures["server_cpu_us"]),
                 ]
             )
-    header = ["server", "client", "requests/s", "vs bare (runs)", f">= {TARGET_THROUGHPUT_RATIO}x"]
+    header = ["server", "client", "requests/s", "vs bare (runs)"]
+    header.append(f">= {TARGET_THROUGHPUT_RATIO}x / fast:default")
     print_table([*header, "client CPU", "server CPU"], rows)
+    print("\n## the fast transport, paired (median of the runs' own ratios, lowest..highest)\n")
+    rows = []
+    for setup, result in setups.items():
+        for base, key in (
+            ("trio_binance", "fast_vs_default"),
+            (BareWebsockets.name, "fast_vs_bare_websockets"),
+        ):
+            rows.append(
+                [
+                    setup,
+                    f"fast / {base}",
+                    _with_range(result[key], "p50_us", "{:.2f}x"),
+                    _with_range(result[key], "p99_us", "{:.2f}x"),
+                    _with_range(result[key], "rps", "{:.2f}x"),
+                ]
+            )
+    print_table(["server", "ratio", "p50", "p99", "requests/s"], rows)
     print(
         f"\nlatency: {args.requests:,} requests per client per run, clients taking turns in "
         f"blocks of {LATENCY_BLOCK}; throughput: {args.throughput_requests:,} requests per "
@@ -471,8 +587,9 @@ def report(setups: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
 def _with_range(versus: dict[str, Any], key: str, fmt: str) -> str:
     """The median and, in brackets, the lowest and highest of the runs."""
     runs = versus["runs"][key]
+    middle = versus["median"][key] if "median" in versus else versus[key]
     low, high = (fmt.format(v).lstrip("+").rstrip("x") for v in (min(runs), max(runs)))
-    return f"{fmt.format(versus[key])} ({low}..{high})"
+    return f"{fmt.format(middle)} ({low}..{high})"
 
 
 def _cpu(value: float | None) -> str:
@@ -497,7 +614,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="CPUs of client and child-process server (default: one each)",
     )
     parser.add_argument(
-        "--profile", choices=["ours", "bare"], help="cProfile one client instead of measuring"
+        "--profile",
+        choices=["ours", "fast", "bare", "bare-websockets"],
+        help="cProfile one client instead of measuring",
     )
     parser.add_argument("--profile-lines", type=int, default=30)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -510,7 +629,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.profile:
         return run_subprocess(args, functools.partial(profiled, args=args))
 
-    print(f"# session.request round trips vs bare trio-websocket\n\n{describe_machine()}")
+    print(f"# session.request round trips, both transports\n\n{describe_machine()}")
     setups: dict[str, dict[str, Any]] = {}
     if args.server in ("both", "inproc"):
         setups["in-process"] = trio.run(run_inproc, args)

@@ -74,7 +74,14 @@ def test_roundtrip_in_process(load: Callable[[str], ModuleType], tmp_path: Path)
     results = bench.main([*TINY_ROUNDTRIP, "--server", "inproc", "--json", str(out)])
 
     (setup,) = results["setups"].values()
-    assert set(setup["median"]) == {"bare trio-websocket", "bare + our codec", "trio_binance"}
+    assert set(setup["median"]) == {
+        "bare trio-websocket",
+        "bare websockets",
+        "bare + our codec",
+        "trio_binance",
+        "trio_binance fast",
+    }
+    assert setup["fast_vs_default"]["median"]["rps"] > 0
     for figures in setup["median"].values():
         assert figures["p50_us"] > 0
         assert figures["rps"] > 0
@@ -99,6 +106,14 @@ def test_roundtrip_profile(
     bench = load("bench_roundtrip")
     bench.main([*TINY_ROUNDTRIP, "--profile", "ours", "--profile-lines", "3"])
     assert "cProfile of the trio_binance client" in capsys.readouterr().out
+
+
+def test_roundtrip_profile_of_the_fast_transport(
+    load: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load("bench_roundtrip")
+    bench.main([*TINY_ROUNDTRIP, "--profile", "fast", "--profile-lines", "3"])
+    assert "cProfile of the trio_binance fast client" in capsys.readouterr().out
 
 
 def test_resilient(load: Callable[[str], ModuleType], tmp_path: Path) -> None:
