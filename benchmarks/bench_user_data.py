@@ -1,4 +1,5 @@
-"""User data events delivered to a subscriber, against bare trio-websocket receiving the frames.
+"""User data events delivered to a subscriber on both transports, against bare WebSocket
+clients receiving the frames.
 
     python benchmarks/bench_user_data.py [--runs 7] [--events 50000]
                                          [--server subprocess|inproc] [--json [PATH]]
@@ -7,7 +8,7 @@ The server is a :class:`~trio_binance.testing.LocalExchange` with user data stre
 installed and one extra handler, ``bench.burst``, that queues ``--events`` pre-encoded
 ``{"subscriptionId", "event"}`` frames on the calling connection before its reply. The events
 are the documented ``executionReport`` (tests/fixtures/spec/user_data_events.json) with a
-different order id each, ~640 bytes a frame. Three clients, each on its own connection,
+different order id each, ~640 bytes a frame. Five clients, each on its own connection,
 measured on the client side from sending ``bench.burst`` to holding the last event:
 
 * **trio_binance**: ``async with session.user_data() as events`` (default 10,000-event
@@ -16,7 +17,9 @@ measured on the client side from sending ``bench.burst`` to holding the last eve
   the typed decode (``Decimal``, enums) in the consumer;
 * **bare + our codec**: trio-websocket, then ``FrameDecoder`` and ``decode_user_event`` inline
   in the receiving task: what decoding costs without the session's tasks;
-* **bare trio-websocket**: ``get_message()`` and nothing else: the raw frame rate.
+* **bare trio-websocket**: ``get_message()`` and nothing else: the raw frame rate;
+* **trio_binance fast** and **bare websockets**: the same two ends on the fast transport
+  (``transport="websockets"``) and on websockets' Trio client alone (``recv()``).
 
 Each run measures every client in turn (order rotating by run); figures are medians over
 runs, ratios the median of each run's own ratio. ``--server subprocess`` (the default) serves
@@ -38,6 +41,7 @@ from typing import Any
 import msgspec
 import trio
 import trio_websocket
+import websockets.trio.client
 from _common import (
     REPO_ROOT,
     add_output_arguments,
@@ -141,6 +145,10 @@ class Ours:
         return elapsed
 
 
+class OursFast(Ours):
+    name = "trio_binance fast"
+
+
 class Bare:
     name = "bare trio-websocket"
 
@@ -182,8 +190,28 @@ class BareCodec(Bare):
         return elapsed
 
 
-Client = Ours | Bare | BareCodec
-CLIENTS = (Bare.name, BareCodec.name, Ours.name)
+class BareWebsockets:
+    name = "bare websockets"
+
+    def __init__(self, ws: websockets.trio.client.ClientConnection) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+
+    async def burst(self, count: int) -> float:
+        recv = self.ws.recv
+        params = {"subscriptionId": 0, "count": count}
+        request = json.dumps({"id": next(self.ids), "method": BURST, "params": params})
+        start = time.perf_counter()
+        await self.ws.send(request)
+        for _ in range(count):
+            await recv()
+        elapsed = time.perf_counter() - start
+        await recv()  # the reply
+        return elapsed
+
+
+Client = Ours | Bare | BareCodec | BareWebsockets
+CLIENTS = (Bare.name, BareWebsockets.name, BareCodec.name, Ours.name, OursFast.name)
 
 
 def open_bare(url: str) -> Any:
@@ -195,13 +223,33 @@ def open_bare(url: str) -> Any:
     )
 
 
+def open_bare_websockets(url: str) -> websockets.trio.client.connect:
+    """websockets' Trio client configured like the fast transport."""
+    return websockets.trio.client.connect(
+        url,
+        compression=None,
+        proxy=None,
+        ping_interval=None,
+        max_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_queue=DEFAULT_MESSAGE_QUEUE_SIZE,
+    )
+
+
 async def measure(url: str, key: Ed25519Credentials, args: argparse.Namespace) -> dict[str, Any]:
     async with (
         connect(url, credentials=key) as session,
+        connect(url, credentials=key, transport="websockets") as fast_session,
         open_bare(url) as ws_bare,
         open_bare(url) as ws_codec,
+        open_bare_websockets(url) as ws_fast,
     ):
-        clients: list[Client] = [Bare(ws_bare), BareCodec(ws_codec), Ours(session)]
+        clients: list[Client] = [
+            Bare(ws_bare),
+            BareWebsockets(ws_fast),
+            BareCodec(ws_codec),
+            Ours(session),
+            OursFast(fast_session),
+        ]
         for client in clients:  # warm up: server caches, decoders, the first subscription
             await client.burst(min(args.events, 5_000))
         rates: dict[str, list[float]] = {client.name: [] for client in clients}
@@ -234,6 +282,12 @@ def summarise(rates: dict[str, list[float]], cpu: dict[str, list[float]]) -> dic
             name: median(o / b for o, b in zip(values, bare_cpu, strict=True))
             for name, values in cpu.items()
         },
+        "fast_vs_default": median(
+            f / d for f, d in zip(rates[OursFast.name], rates[Ours.name], strict=True)
+        ),
+        "fast_vs_bare_websockets": median(
+            f / b for f, b in zip(rates[OursFast.name], rates[BareWebsockets.name], strict=True)
+        ),
     }
 
 
@@ -303,6 +357,11 @@ def report(result: dict[str, Any], args: argparse.Namespace, where: str) -> None
     header = ["client", "events/s", "spread", "vs bare", "CPU µs/event", "CPU-bound/s", "CPU x"]
     print_table(header, rows)
     print(
+        f"\nfast transport, paired: {fmt_ratio(result['fast_vs_default'])} trio_binance's "
+        f"events/s on the default transport, {fmt_ratio(result['fast_vs_bare_websockets'])} "
+        "bare websockets'."
+    )
+    print(
         "\nevents/s: wall clock, request sent to last event held (bounded by how fast the "
         "server sends\nwhen the client keeps up); CPU µs/event: the client process's CPU time "
         "per event, and\nCPU-bound/s the rate that cost allows one core."
@@ -321,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.serve:
         trio.run(serve, args.serve)
         return {}
-    print(f"# user data events delivered vs bare trio-websocket\n\n{describe_machine()}")
+    print(f"# user data events delivered, both transports\n\n{describe_machine()}")
     if args.server == "inproc":
         result = trio.run(run_inproc, args)
         where = "in-process"

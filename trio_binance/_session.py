@@ -83,6 +83,8 @@ TESTNET = "wss://ws-api.testnet.binance.vision/ws-api/v3"
 
 # Requests queued for the send task. A full queue makes callers wait: backpressure, not loss.
 DEFAULT_SEND_QUEUE_SIZE = 256
+# Requests written together at most, when callers queue them faster than they go out.
+MAX_SEND_BATCH = 64
 # Requests awaiting a response at once; more callers wait for a slot.
 DEFAULT_MAX_IN_FLIGHT = 10_000
 # How often the exchange clock is re-measured, in seconds.
@@ -395,21 +397,47 @@ class Session(ApiMethods, UserDataMixin):
                 call = await self._next_to_send()
                 if call is None:
                     return
-                if call.abandoned or call.outcome is not None:
+                frames = self._ready_frames(call)
+                if not frames:
                     continue
                 try:
-                    frame = self._render(call)
-                except BinanceError as exc:
-                    self._in_flight.discard(call.id)
-                    call.resolve(exc)
-                    continue
-                call.written = True  # from here on, the exchange may have seen it
-                try:
-                    await self._connection.send(frame)
+                    await self._connection.send_batch(frames)
                 except TransportClosed as exc:
                     self._connection_lost(exc)
                     return
-                self._requests_sent += 1
+                self._requests_sent += len(frames)
+
+    def _ready_frames(self, first: _Call) -> list[bytes]:
+        """``first`` and the requests queued behind it, rendered: one write for them all.
+
+        Under load many requests wait in the queue; writing them together costs one pass
+        through the transport (and, where it allows, one system call) instead of one each.
+        """
+        frames: list[bytes] = []
+        call = first
+        while True:
+            frame = self._frame_to_write(call)
+            if frame is not None:
+                frames.append(frame)
+                if len(frames) == MAX_SEND_BATCH:
+                    return frames
+            try:
+                call = self._to_send.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return frames
+
+    def _frame_to_write(self, call: _Call) -> bytes | None:
+        """The frame of ``call``, stamped now; ``None`` if its caller left or it cannot be."""
+        if call.abandoned or call.outcome is not None:
+            return None
+        try:
+            frame = self._render(call)
+        except BinanceError as exc:
+            self._in_flight.discard(call.id)
+            call.resolve(exc)
+            return None
+        call.written = True  # from here on, the exchange may have seen it
+        return frame
 
     async def _next_to_send(self) -> _Call | None:
         """The next queued request, or ``None`` once the queue is closed.

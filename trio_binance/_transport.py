@@ -14,6 +14,7 @@ import logging
 import math
 import ssl
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -62,6 +63,9 @@ class Connection(Protocol):
 
     async def send(self, frame: str | bytes) -> None:
         """Send one text frame (``bytes`` are UTF-8 JSON sent as text)."""
+
+    async def send_batch(self, frames: Sequence[bytes]) -> None:
+        """Send text frames in order, in as few writes as the library allows."""
 
     async def receive(self) -> str | bytes:
         """The next frame: ``str`` for text, ``bytes`` for binary frames."""
@@ -313,6 +317,11 @@ class _TrioWebsocketConnection:
             await self._ws.send_message(text)
         except trio_websocket.ConnectionClosed as exc:
             raise _closed(exc.reason) from None
+
+    async def send_batch(self, frames: Sequence[bytes]) -> None:
+        # trio-websocket writes each message on its own: no batch to be had.
+        for frame in frames:
+            await self.send(frame)
 
     async def receive(self) -> str | bytes:
         try:

@@ -13,6 +13,7 @@ reader answers each at once) and negotiates no compression.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 
 import trio
 from websockets.client import ClientProtocol
@@ -126,6 +127,24 @@ class _WebsocketsConnection:
         # Our frames are JSON text; ``text=True`` sends UTF-8 ``bytes`` as a text frame as is.
         try:
             await self._ws.send(frame, text=True)
+        except ConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def send_batch(self, frames: Sequence[bytes]) -> None:
+        """All ``frames`` framed by websockets' protocol, then written with one system call.
+
+        ``send_context`` is websockets' own way to write protocol output (it checks the state,
+        serialises writers and fails the connection on a write error); joining its pending
+        writes turns one ``send_all`` per frame into one for the batch.
+        """
+        ws = self._ws
+        protocol = ws.protocol
+        try:
+            async with ws.send_context():
+                for frame in frames:
+                    protocol.send_text(frame)
+                if len(frames) > 1:
+                    protocol.writes = [b"".join(protocol.data_to_send())]
         except ConnectionClosed as exc:
             raise _closed(exc) from None
 
