@@ -8,6 +8,8 @@ import contextlib
 import datetime
 import ipaddress
 import ssl
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -87,6 +89,25 @@ def test_websockets_transport_is_public_and_says_so() -> None:
     assert WebsocketsTransport.__module__ == "trio_binance"
     with pytest.raises(AttributeError):
         _ = trio_binance.NoSuchThing
+
+
+def test_without_the_fast_extra_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [m for m in sys.modules if m == "websockets" or m.startswith("websockets.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "trio_binance._transport_websockets")
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'trio-binance-ws\[fast\]'"):
+        resolve_transport("websockets")
+    assert isinstance(resolve_transport(None), TrioWebsocketTransport)
+
+
+def test_importing_trio_binance_does_not_import_websockets() -> None:
+    code = "import sys, trio_binance; print(sorted(m for m in sys.modules if 'websockets' in m))"
+    imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert imported.stdout.strip() == "[]"
 
 
 async def test_the_session_uses_the_transport_asked_for() -> None:

@@ -239,3 +239,7 @@ def __getattr__(name: str) -> Any:
         WebsocketsTransport.__module__ = "trio_binance"
         return WebsocketsTransport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "WebsocketsTransport"})

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import ssl
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -96,8 +96,16 @@ def resolve_transport(transport: Transport | TransportName | None) -> Transport:
         return TrioWebsocketTransport()
     if transport == "websockets":
         # Imported here: websockets is an optional dependency (the ``fast`` extra).
-        from trio_binance._transport_websockets import WebsocketsTransport
-
+        try:
+            from trio_binance._transport_websockets import WebsocketsTransport
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not exc.name.startswith("websockets"):
+                raise
+            raise ModuleNotFoundError(
+                "the 'websockets' transport needs websockets >= 16: "
+                "pip install 'trio-binance-ws[fast]'",
+                name=exc.name,
+            ) from exc
         return WebsocketsTransport()
     raise ValueError(f"unknown transport {transport!r}: use 'trio-websocket' or 'websockets'")
 
