@@ -265,7 +265,8 @@ class Session(ApiMethods, UserDataMixin):
         try:
             outcome = await self._wait(call)
         finally:
-            self._slot_freed.unpark()  # one waiting caller may go now
+            if self._slot_freed:  # one waiting caller may go now
+                self._slot_freed.unpark()
         if self._governor is not None and not isinstance(outcome, BaseException):
             self._governor.observe(method, wire, outcome)
         return self._result(call, outcome, result_type)
@@ -464,14 +465,15 @@ class Session(ApiMethods, UserDataMixin):
 
     async def _receive_loop(self, *, task_status: trio.TaskStatus[None]) -> None:
         task_status.started()
+        receive, decode, route = self._connection.receive, self._decoder.decode, self._route
         while True:
             try:
-                data = await self._connection.receive()
+                data = await receive()
             except TransportClosed as exc:
                 self._connection_lost(exc)
                 return
             self._frames_received += 1
-            self._route(self._decoder.decode(data))
+            route(decode(data))
 
     def _route(self, frame: Frame) -> None:
         if isinstance(frame, ResultResponse | ErrorResponse):
