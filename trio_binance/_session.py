@@ -85,6 +85,8 @@ TESTNET = "wss://ws-api.testnet.binance.vision/ws-api/v3"
 DEFAULT_SEND_QUEUE_SIZE = 256
 # Requests written together at most, when callers queue them faster than they go out.
 MAX_SEND_BATCH = 64
+# ... and for at most this long (seconds) between rendering the first and writing them all.
+MAX_SEND_BATCH_DELAY = 0.001
 # Requests awaiting a response at once; more callers wait for a slot.
 DEFAULT_MAX_IN_FLIGHT = 10_000
 # How often the exchange clock is re-measured, in seconds.
@@ -416,11 +418,13 @@ class Session(ApiMethods, UserDataMixin):
         """
         frames: list[bytes] = []
         call = first
+        # Rendering signs; slow signatures (RSA) must not hold the first frame back for long.
+        until = trio.current_time() + MAX_SEND_BATCH_DELAY
         while True:
             frame = self._frame_to_write(call)
             if frame is not None:
                 frames.append(frame)
-                if len(frames) == MAX_SEND_BATCH:
+                if len(frames) == MAX_SEND_BATCH or trio.current_time() > until:
                     return frames
             try:
                 call = self._to_send.receive_nowait()
