@@ -10,9 +10,9 @@ import ipaddress
 import ssl
 import subprocess
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -202,7 +202,7 @@ async def test_a_url_that_is_not_a_websocket_url_fails_to_connect(url: str) -> N
 # --- TLS ----------------------------------------------------------------------------------
 
 
-def self_signed() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A server context with a fresh self-signed certificate, and a client one trusting it."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -229,18 +229,12 @@ def self_signed() -> tuple[ssl.SSLContext, ssl.SSLContext]:
         serialization.NoEncryption(),
     )
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(*_write_pair(cert_pem, key_pem))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert_pem)
+    key_file.write_bytes(key_pem)
+    server.load_cert_chain(cert_file, key_file)
     client = ssl.create_default_context(cadata=cert_pem.decode())
     return server, client
-
-
-def _write_pair(cert_pem: bytes, key_pem: bytes) -> tuple[str, str]:
-    directory = tempfile.mkdtemp()
-    paths = (f"{directory}/cert.pem", f"{directory}/key.pem")
-    for path, data in zip(paths, (cert_pem, key_pem), strict=True):
-        with open(path, "wb") as file:
-            file.write(data)
-    return paths
 
 
 async def _echo(request: trio_websocket.WebSocketRequest) -> None:
@@ -251,9 +245,9 @@ async def _echo(request: trio_websocket.WebSocketRequest) -> None:
 
 
 async def test_tls_certificates_are_verified_by_default(
-    transport_name: TransportName,
+    transport_name: TransportName, tmp_path: Path
 ) -> None:
-    server_context, client_context = self_signed()
+    server_context, client_context = self_signed(tmp_path)
     async with serving(_echo, server_context) as url:
         with pytest.raises(ConnectFailed, match=r"TLS handshake with 127\.0\.0\.1 failed.*CERTIF"):
             async with opened(transport_named(transport_name), url):
