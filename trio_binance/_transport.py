@@ -102,7 +102,7 @@ def resolve_transport(transport: Transport | TransportName | None) -> Transport:
             if exc.name is None or not exc.name.startswith("websockets"):
                 raise
             raise ModuleNotFoundError(
-                "the 'websockets' transport needs websockets >= 16: "
+                "the 'websockets' transport needs websockets >= 17.0.1: "
                 "pip install 'trio-binance-ws[fast]'",
                 name=exc.name,
             ) from exc

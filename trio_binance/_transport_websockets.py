@@ -1,6 +1,6 @@
 """The fast transport: websockets' native Trio client behind the transport seam.
 
-websockets (>= 16, the ``fast`` extra) parses frames in C and moves each message from its
+websockets (>= 17.0.1, the ``fast`` extra) parses frames in C and moves each message from its
 reader task to ours with one channel hand-off; on this machine it receives several times
 as many frames per second as trio-websocket (``benchmarks/``). Everything around the
 WebSocket protocol is shared with the default transport, so the two behave alike: the same
