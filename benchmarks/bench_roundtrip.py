@@ -493,8 +493,6 @@ async def profiled(url: str, server_pid: int, args: argparse.Namespace) -> dict[
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(args.profile_lines)
     stats.sort_stats("cumulative").print_stats(args.profile_lines)
-    if os.environ.get("BENCH_CALLERS"):
-        stats.print_callers(os.environ["BENCH_CALLERS"])
     print(f"# cProfile of the {client.name} client: {args.requests:,} requests one at a time, ")
     print(f"# then {args.throughput_requests:,} with {args.concurrency} in flight")
     print(out.getvalue())
