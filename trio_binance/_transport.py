@@ -161,7 +161,7 @@ class TrioWebsocketTransport:
         target = Target.parse(url)
         try:
             with trio.fail_after(self.connect_timeout):
-                stream = _ActivityStream(await open_stream(target, self.ssl_context))
+                stream = ActivityStream(await open_stream(target, self.ssl_context))
                 try:
                     return await trio_websocket.wrap_client_stream(
                         nursery,
@@ -282,10 +282,10 @@ def _connect_failure(group: BaseExceptionGroup[BaseException]) -> BaseException 
     return first
 
 
-class _ActivityStream(trio.abc.Stream):
-    """The byte stream under trio-websocket, noting when bytes last arrived.
+class ActivityStream(trio.abc.Stream):
+    """The byte stream under a WebSocket library, noting when bytes last arrived.
 
-    trio-websocket answers pings inside its reader and tells no one, so a ping proves the link
+    Both libraries answer pings inside their reader and tell no one, so a ping proves the link
     alive only here, below it: a dead-link detector needs "anything at all received", pings
     included, not just messages.
     """
@@ -316,7 +316,7 @@ class _TrioWebsocketConnection:
     @property
     def last_received(self) -> float:
         stream = self._ws._stream
-        return stream.last_received if isinstance(stream, _ActivityStream) else math.inf
+        return stream.last_received if isinstance(stream, ActivityStream) else math.inf
 
     async def send(self, frame: str | bytes) -> None:
         # Our frames are JSON text; trio-websocket sends ``bytes`` as binary frames.

@@ -27,6 +27,7 @@ from trio_binance._transport import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_MESSAGE_QUEUE_SIZE,
+    ActivityStream,
     Connection,
     Target,
     TransportClosed,
@@ -84,7 +85,9 @@ class WebsocketsTransport:
         target = Target.parse(url)
         try:
             with trio.fail_after(self.connect_timeout):
-                stream = await open_stream(target, self.ssl_context)
+                # Wrapped: websockets answers pings in its reader and tells no one, so only the
+                # byte stream can say when anything (pings included) last arrived.
+                stream = ActivityStream(await open_stream(target, self.ssl_context))
                 try:
                     ws = ClientConnection(
                         nursery,
@@ -122,6 +125,13 @@ class _WebsocketsConnection:
 
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
+
+    @property
+    def last_received(self) -> float:
+        """``trio.current_time()`` when bytes last arrived, pings included."""
+        stream = self._ws.stream
+        assert isinstance(stream, ActivityStream)  # always: see _handshake
+        return stream.last_received
 
     async def send(self, frame: str | bytes) -> None:
         # Our frames are JSON text; ``text=True`` sends UTF-8 ``bytes`` as a text frame as is.
