@@ -9,12 +9,13 @@ its transports itself is marked ``transport_specific`` and runs once.
 from __future__ import annotations
 
 import inspect
+from typing import get_args
 
 import pytest
 
 from trio_binance import _transport
 
-TRANSPORTS: tuple[_transport.TransportName, ...] = ("trio-websocket", "websockets")
+TRANSPORTS: tuple[_transport.TransportName, ...] = get_args(_transport.TransportName)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
