@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from cryptography.x509.oid import NameOID
 import trio_binance
 from trio_binance import (
     ConnectFailed,
+    InvalidParameter,
     ResponseLost,
     Transport,
     TransportClosed,
@@ -35,8 +37,9 @@ from trio_binance import (
     WebsocketsTransport,
 )
 from trio_binance._nursery import background_nursery
+from trio_binance._params import WireParams
 from trio_binance._transport import DEFAULT_MAX_MESSAGE_SIZE, resolve_transport
-from trio_binance.testing import LocalExchange, open_local_exchange
+from trio_binance.testing import LocalExchange, Request, open_local_exchange
 from trio_binance.testing._limits import Limit, RateLimitConfig
 
 Handler = Callable[[trio_websocket.WebSocketRequest], Awaitable[None]]
@@ -361,3 +364,56 @@ async def test_requests_in_flight_when_the_connection_drops_learn_it(
         exchange.faults.drop("ping", close_frame=False)
         with pytest.raises(ResponseLost, match="connection lost"):
             await session.request("ping")
+
+
+# --- what the send task writes -------------------------------------------------------------
+
+
+class _SignsAllButBoom:
+    """A signer that cannot sign ``boom``: its request fails when its frame is rendered."""
+
+    def stamp(self, method: str, params: WireParams) -> WireParams:
+        if method == "boom":
+            raise InvalidParameter("signature", "cannot be made for boom")
+        return params
+
+
+async def test_batched_requests_fail_or_go_one_by_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: list[Any] = []
+
+    def record(request: Request) -> dict[str, Any]:
+        seen.append(request.params["n"])
+        return request.params
+
+    exchange = LocalExchange()
+    exchange.register("record", record)
+    async with (
+        open_local_exchange(exchange) as served,
+        trio_binance.connect(served.url, signer=_SignsAllButBoom()) as session,
+    ):
+        with trio.CancelScope() as gave_up:
+            # The caller leaves at its first checkpoint, once queued: whether the send task
+            # took it first (and wrote it) or not is a race; either way nothing waits for it.
+            gave_up.cancel()
+            await session.request("record", {"n": -1})
+        results: dict[int, Any] = {}
+
+        async def call(n: int) -> None:
+            try:
+                results[n] = await session.request("record", {"n": n})
+            except InvalidParameter as exc:
+                results[n] = exc
+
+        async with trio.open_nursery() as nursery:
+            for n in range(100):  # queued together: written in batches
+                nursery.start_soon(call, n)
+            nursery.start_soon(partial(call, 100))
+            with pytest.raises(InvalidParameter, match="cannot be made for boom"):
+                await session.request("boom", {"n": 101}, signed=True)
+        assert [results[n] for n in range(101)] == [{"n": n} for n in range(101)]
+        gave_up_sent = -1 in seen
+        assert sorted(n for n in seen if n >= 0) == list(range(101))  # boom never written
+        stats = session.statistics()
+        assert (stats.requests_sent, stats.in_flight) == (101 + gave_up_sent, 0)
