@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
 import pytest
@@ -21,7 +21,7 @@ from trio_binance import (
     StreamRequestError,
     market_streams,
 )
-from trio_binance._transport import Connection, TransportClosed, TrioWebsocketTransport
+from trio_binance._transport import Connection, TransportClosed, resolve_transport
 from trio_binance.models import (
     AggTradeEvent,
     AllMiniTickers,
@@ -158,7 +158,7 @@ async def test_unpaced_control_messages_would_be_cut(
     """The check above can fail: six messages in a second get the connection closed."""
     replies = 0
     async with trio.open_nursery() as nursery:
-        connection = await TrioWebsocketTransport().open(
+        connection = await resolve_transport(None).open(
             nursery, f"{exchange.streams_url}/ws/btcusdt@trade"
         )
         for i in range(6):
@@ -228,7 +228,7 @@ class _Deafening:
     """A transport whose connections can be made to hear nothing (a dead link)."""
 
     def __init__(self) -> None:
-        self.inner = TrioWebsocketTransport()
+        self.inner = resolve_transport(None)  # the transport this test run uses
         self.deaf = False
         self.refuse = False
 
@@ -245,6 +245,9 @@ class _DeafConnection:
 
     async def send(self, frame: str | bytes) -> None:
         await self.inner.send(frame)
+
+    async def send_batch(self, frames: Sequence[bytes]) -> None:
+        await self.inner.send_batch(frames)
 
     async def receive(self) -> str | bytes:
         while True:

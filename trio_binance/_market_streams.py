@@ -68,7 +68,8 @@ from trio_binance._transport import (
     Connection,
     Transport,
     TransportClosed,
-    TrioWebsocketTransport,
+    TransportName,
+    resolve_transport,
 )
 from trio_binance.models._streams import (
     ControlError,
@@ -758,7 +759,7 @@ async def market_streams(
     streams: Iterable[str] = (),
     *,
     raw: bool = False,
-    transport: Transport | None = None,
+    transport: Transport | TransportName | None = None,
     reconnect: ReconnectPolicy | None = None,
     buffer_size: int = DEFAULT_FEED_SIZE,
     overflow: Overflow = Overflow.FAIL,
@@ -781,6 +782,9 @@ async def market_streams(
     arrive unwrapped, which costs a little less per message while a connection carries one
     stream (a second stream switches it to wrapped payloads with ``SET_PROPERTY``).
 
+    ``transport`` carries the frames, as for :func:`connect`: ``"trio-websocket"`` (the
+    default), ``"websockets"`` (the fast one, with the ``fast`` extra) or an instance.
+
     ``buffer_size`` and ``overflow`` are the policy of the object's own feed (see
     :class:`Overflow`); :meth:`MarketStreams.listen` gives feeds with their own.
     ``control_rate`` is the most control messages sent per second per connection (the
@@ -793,7 +797,7 @@ async def market_streams(
             nursery,
             url,
             raw=raw,
-            transport=transport or TrioWebsocketTransport(),
+            transport=resolve_transport(transport),
             reconnect=reconnect or ReconnectPolicy(),
             feed=feed,
             control_rate=control_rate,
