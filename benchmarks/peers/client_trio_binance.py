@@ -1,0 +1,123 @@
+"""trio_binance as a peer-benchmark contender (run in the project's environment).
+
+``order.place`` through ``session.place_order`` on a session with HMAC credentials (signed
+per request at send time, the reply decoded into ``OrderResult`` with ``Decimal`` prices),
+on the transport named by ``--transport`` (``trio-websocket``, the default, or
+``websockets``, the fast one). Trade frames: the library has no market-stream client yet, so
+this reads a raw ``/ws/<symbol>@trade`` stream over the same transport and decodes each frame
+with ``decode_stream_payload`` into a ``TradeEvent``, the work such a client does per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from _harness import (
+    API_KEY,
+    API_SECRET,
+    DEADLINE,
+    PRICE,
+    QUANTITY,
+    STREAM,
+    SYMBOL,
+    Call,
+    FrameCounter,
+    latency_figures,
+    parse_args,
+    report,
+    throughput_figures,
+)
+
+started = time.perf_counter()
+import trio_binance  # noqa: E402
+
+IMPORT_S = time.perf_counter() - started
+
+import trio  # noqa: E402  (imported by trio_binance already)
+
+from trio_binance._transport import TransportName, resolve_transport  # noqa: E402
+from trio_binance.models import TradeEvent, decode_stream_payload  # noqa: E402
+
+
+async def latency(call: Call, count: int) -> dict[str, float]:
+    perf = time.perf_counter_ns
+    samples: list[int] = []
+    cpu = time.process_time()
+    for _ in range(count):
+        start = perf()
+        await call()
+        samples.append(perf() - start)
+    return latency_figures(samples, time.process_time() - cpu)
+
+
+async def throughput(call: Call, total: int, concurrency: int) -> dict[str, float]:
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    cpu = time.process_time()
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(concurrency):
+            nursery.start_soon(worker)
+    return throughput_figures(total, time.perf_counter() - start, time.process_time() - cpu)
+
+
+async def requests(
+    url: str, transport: TransportName, args: argparse.Namespace
+) -> dict[str, float]:
+    credentials = trio_binance.HmacCredentials(API_KEY, API_SECRET)
+    async with trio_binance.connect(
+        f"{url}/ws-api/v3", credentials=credentials, transport=transport
+    ) as session:
+
+        async def place() -> object:
+            return await session.place_order(
+                symbol=SYMBOL,
+                side="SELL",
+                type="LIMIT",
+                time_in_force="GTC",
+                price=PRICE,
+                quantity=QUANTITY,
+            )
+
+        await latency(place, max(10, args.requests // 10))  # warm up
+        await throughput(place, max(10, args.concurrency * 2), args.concurrency)
+        figures = await latency(place, args.requests)
+        figures.update(await throughput(place, args.throughput_requests, args.concurrency))
+        return figures
+
+
+async def stream_frames(url: str, transport: TransportName, expected: int) -> dict[str, float]:
+    counter = FrameCounter(expected)
+    async with trio.open_nursery() as nursery:
+        connection = await resolve_transport(transport).open(nursery, f"{url}/ws/{STREAM}")
+        while True:
+            event = decode_stream_payload(STREAM, await connection.receive())
+            if not isinstance(event, TradeEvent):
+                raise RuntimeError(f"unexpected stream event: {event!r}")
+            if counter.add():
+                break
+        await connection.aclose()
+        nursery.cancel_scope.cancel()
+    return counter.figures()
+
+
+async def main(args: argparse.Namespace) -> None:
+    transport: TransportName = args.transport
+    with trio.fail_after(DEADLINE):
+        figures = await requests(args.url, transport, args)
+        figures.update(await stream_frames(args.url, transport, args.stream_frames))
+    report(IMPORT_S, figures)
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    if arguments.transport == "default":
+        arguments.transport = "trio-websocket"
+    trio.run(main, arguments)
