@@ -56,6 +56,9 @@ PYTHON_BINANCE = "python-binance"
 BINANCE_SDK = "binance-sdk-spot"
 CCXT = "ccxt"
 METRICS = ("import_s", "p50_us", "p99_us", "rps", "cpu_us", "frames_per_s", "peak_rss_mib")
+# The server's CPU per request, over a contender's whole process (its stream phase
+# included, which costs the server little): the check that the server is not the bottleneck.
+SERVER_METRIC = "server_cpu_us"
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,20 @@ class Server:
             raise RuntimeError(f"the benchmark server did not start: {self.url!r}")
         self.client_cpus = pin_server(pin, self.process.pid)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server has used so far; ``None`` off Linux."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.close()  # the server exits at end of input
+        self.process.stdout.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -196,12 +210,22 @@ def measure(contenders: Sequence[Contender], args: argparse.Namespace) -> dict[s
     try:
         for run in range(args.runs):
             for contender in rotated(contenders, run):
+                before = server.cpu_seconds()
                 figures = run_contender(contender, server.url, args, server.client_cpus)
+                after = server.cpu_seconds()
+                if before is not None and after is not None and "error" not in figures:
+                    figures["server_cpu_us"] = (after - before) * 1e6 / requests_sent(args)
                 runs[contender.name].append(figures)
                 print(f"run {run + 1}/{args.runs}: {contender.name}: {brief(figures)}", flush=True)
     finally:
         server.close()
     return runs
+
+
+def requests_sent(args: argparse.Namespace) -> int:
+    """Requests one contender sends per run, warm-up included (as ``_harness`` does it)."""
+    warm_up = max(10, args.requests // 10) + max(10, args.concurrency * 2)
+    return warm_up + args.requests + args.throughput_requests
 
 
 def rotated(items: Sequence[Contender], turn: int) -> list[Contender]:
@@ -233,8 +257,8 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]
                 "min": min(values),
                 "max": max(values),
             }
-            for metric in METRICS
-            if (values := [r[metric] for r in good])
+            for metric in (*METRICS, SERVER_METRIC)
+            if (values := [r[metric] for r in good if metric in r])
         }
         summary[name] = {"runs": len(good), "errors": errors, **metrics}
     return summary
@@ -311,7 +335,7 @@ IMPORT_TARGET_S = 0.25
 
 def figures_table(summary: dict[str, dict[str, Any]]) -> str:
     header = ["contender", "import s", "p50 µs", "p99 µs", "req/s", "CPU µs/req"]
-    header += ["frames/s", "peak RSS MiB"]
+    header += ["frames/s", "peak RSS MiB", "server CPU µs/req"]
     rows = []
     for name, figures in summary.items():
         if not figures["runs"]:
@@ -327,6 +351,7 @@ def figures_table(summary: dict[str, dict[str, Any]]) -> str:
                 _cell(figures, "cpu_us", "{:,.0f}"),
                 _cell(figures, "frames_per_s", "{:,.0f}"),
                 _cell(figures, "peak_rss_mib", "{:.0f}"),
+                _cell(figures, SERVER_METRIC, "{:,.0f}"),
             ]
         )
     return markdown_table(header, rows)
