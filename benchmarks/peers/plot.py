@@ -37,9 +37,9 @@ def draw(document: dict[str, Any]) -> None:
         ax.invert_yaxis()  # first contender on top
         ax.set_title(panel["title"], fontsize=10, loc="left")
         ax.tick_params(labelsize=8)
-        for y, value in enumerate(medians):
-            ax.text(value, y, f" {value:,.0f}", va="center", fontsize=8)
-        ax.margins(x=0.18)
+        for y, bar in enumerate(bars):  # the label right of the whisker
+            ax.text(bar["high"], y, f"  {bar['median']:,.0f}", va="center", fontsize=8)
+        ax.margins(x=0.22)
     figure.suptitle("trio_binance and its peers on one loopback server", fontsize=11)
     figure.text(0.01, 0.005, document["caption"], fontsize=6, wrap=True)
     figure.tight_layout(rect=(0, 0.03, 1, 1))
