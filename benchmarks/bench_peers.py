@@ -52,6 +52,7 @@ CONTENDER_TIMEOUT = 330.0  # s: the harness's own deadline plus start-up
 
 FAST = "trio_binance (websockets)"
 DEFAULT = "trio_binance (trio-websocket)"
+BARE = "bare trio-websocket (frames only)"
 PYTHON_BINANCE = "python-binance"
 BINANCE_SDK = "binance-sdk-spot"
 CCXT = "ccxt"
@@ -75,7 +76,10 @@ CONTENDERS = (
     Contender(PYTHON_BINANCE, "client_python_binance.py", True),
     Contender(BINANCE_SDK, "client_binance_sdk_spot.py", True),
     Contender(CCXT, "client_ccxt.py", True),
+    # The floor under the default transport's stream reading: frames received, not decoded.
+    Contender(BARE, "client_trio_binance.py", False, ("--transport", "trio-websocket", "--bare")),
 )
+OURS = (DEFAULT, FAST)
 
 
 # --- the peers' environment ------------------------------------------------------------------
@@ -225,7 +229,7 @@ def measure(contenders: Sequence[Contender], args: argparse.Namespace) -> dict[s
 def requests_sent(args: argparse.Namespace) -> int:
     """Requests one contender sends per run, warm-up included (as ``_harness`` does it)."""
     warm_up = max(10, args.requests // 10) + max(10, args.concurrency * 2)
-    return warm_up + args.requests + args.throughput_requests
+    return int(warm_up + args.requests + args.throughput_requests)
 
 
 def rotated(items: Sequence[Contender], turn: int) -> list[Contender]:
@@ -236,6 +240,8 @@ def rotated(items: Sequence[Contender], turn: int) -> list[Contender]:
 def brief(figures: dict[str, Any]) -> str:
     if "error" in figures:
         return f"FAILED ({figures['error']})"
+    if "rps" not in figures:
+        return f"{figures['frames_per_s']:,.0f} frames/s"
     return (
         f"p50 {figures['p50_us']:.0f} µs, {figures['rps']:,.0f} req/s, "
         f"{figures['frames_per_s']:,.0f} frames/s"
@@ -289,7 +295,7 @@ def ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, dict[st
 
     The fast transport is also set against the default one.
     """
-    peers = [name for name in runs if name not in (FAST, DEFAULT)]
+    peers = [name for name in runs if name not in (*OURS, BARE)]
     against = {FAST: [DEFAULT, *peers], DEFAULT: peers}
     return {
         ours: {
@@ -326,6 +332,7 @@ TARGETS = (
     Target("req/s >= 2x python-binance's", FAST, PYTHON_BINANCE, "rps", 2.0, False),
     Target("req/s >= 2x binance-sdk-spot's", FAST, BINANCE_SDK, "rps", 2.0, False),
     Target("frames/s >= 1.0x python-binance's", FAST, PYTHON_BINANCE, "frames_per_s", 1.0, False),
+    Target("default transport: frames/s >= 0.85x bare", DEFAULT, BARE, "frames_per_s", 0.85, False),
 )
 IMPORT_TARGET_S = 0.25
 

@@ -20,6 +20,7 @@ DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
 DEFAULT = "trio_binance (trio-websocket)"
 FAST = "trio_binance (websockets)"
+BARE = "bare trio-websocket (frames only)"
 
 
 @pytest.fixture
@@ -51,6 +52,9 @@ def fake_runs() -> dict[str, list[dict[str, Any]]]:
         "python-binance": [figures(150, 200), figures(130, 240), figures(140, 400, 5_000)],
         "binance-sdk-spot": [figures(200, 300), {"error": "exit 1: boom"}, figures(210, 600)],
         "ccxt": [{"error": "no result within 330 s"}] * 3,
+        BARE: [
+            {"import_s": 0.1, "frames_per_s": f, "peak_rss_mib": 30.0} for f in (12e3, 24e3, 9e3)
+        ],
     }
 
 
@@ -77,7 +81,7 @@ def test_ratios_are_paired_run_by_run(bench: ModuleType) -> None:
     assert bench.paired_ratio(runs, FAST, "ccxt", "rps") is None
 
     ratios = bench.ratios(runs)
-    assert set(ratios) == {FAST, DEFAULT}
+    assert set(ratios) == {FAST, DEFAULT}  # the bare floor is a target's baseline only
     assert list(ratios[FAST]) == [DEFAULT, "python-binance", "binance-sdk-spot", "ccxt"]
     assert DEFAULT not in ratios[DEFAULT]
     assert ratios[FAST]["python-binance"]["p50_us"] == pytest.approx(
@@ -93,6 +97,8 @@ def test_targets_are_judged_on_paired_ratios(bench: ModuleType) -> None:
     assert verdicts["req/s >= 2x python-binance's"] == (2.5, "met")
     assert verdicts["req/s >= 2x binance-sdk-spot's"][1] == "missed"
     assert verdicts["p50 <= ccxt's"] == (None, "not measured")
+    # Default transport against bare trio-websocket: 10/12, 10/24, 10/9 -> 0.83x.
+    assert verdicts["default transport: frames/s >= 0.85x bare"] == (10 / 12, "missed")
 
 
 def test_report_carries_every_table(bench: ModuleType) -> None:
@@ -102,6 +108,9 @@ def test_report_carries_every_table(bench: ModuleType) -> None:
     assert block.startswith("Measured on: a test machine.")
     assert "| ccxt " in block
     assert "failed" in block  # ccxt: no run succeeded
+    (bare_row,) = (line for line in block.splitlines() if line.startswith(f"| {BARE}"))
+    assert "12,000" in bare_row
+    assert bare_row.split("|")[3].strip() == "-"  # no requests measured
     assert "| websockets      | trio_binance (trio-websocket) |" in block
     assert "| req/s >= 2x python-binance's " in block
     (line,) = (line for line in block.splitlines() if "import <= 0.25 s (" + FAST in line)
@@ -134,6 +143,8 @@ def test_plot_data_has_a_bar_per_measured_contender(bench: ModuleType) -> None:
     ]
     rps = data["panels"][1]["bars"]
     assert [bar["name"] for bar in rps] == [DEFAULT, FAST, "python-binance", "binance-sdk-spot"]
+    frames = data["panels"][3]["bars"]
+    assert frames[-1] == {"name": BARE, "median": 12e3, "low": 9e3, "high": 24e3, "ours": False}
     assert rps[1] == {"name": FAST, "median": 600, "low": 500, "high": 1_000, "ours": True}
     assert rps[2]["ours"] is False
 
@@ -148,11 +159,15 @@ def test_tiny_run_of_trio_binance_on_both_transports(
 
     results = bench.main(["--no-peers", *tiny, "--json", str(out)])
 
-    assert set(results["runs"]) == {DEFAULT, FAST}
-    for (run,) in results["runs"].values():
+    assert set(results["runs"]) == {DEFAULT, FAST, BARE}
+    for name in (DEFAULT, FAST):
+        (run,) = results["runs"][name]
         assert "error" not in run, run
         for metric in bench.METRICS:
             assert run[metric] > 0, metric
+    (bare,) = results["runs"][BARE]
+    assert bare["frames_per_s"] > 0
+    assert "rps" not in bare
     assert results["peers"] == {}
     assert json.loads(out.read_text())["benchmark"] == "bench_peers"
     assert DOCS_PAGE.read_bytes() == page_before  # --no-peers never writes the docs

@@ -42,6 +42,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--stream-frames", type=int, default=50_000)
     parser.add_argument("--transport", default="default", help="trio_binance's transport")
+    parser.add_argument("--bare", action="store_true", help="bare trio-websocket frames only")
     return parser.parse_args(argv)
 
 

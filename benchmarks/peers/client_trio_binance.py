@@ -6,6 +6,7 @@ on the transport named by ``--transport`` (``trio-websocket``, the default, or
 ``websockets``, the fast one). Trade frames: the library has no market-stream client yet, so
 this reads a raw ``/ws/<symbol>@trade`` stream over the same transport and decodes each frame
 with ``decode_stream_payload`` into a ``TradeEvent``, the work such a client does per frame.
+``--bare`` measures only frames/s of bare trio-websocket, decoding nothing: the floor.
 """
 
 from __future__ import annotations
@@ -35,8 +36,15 @@ import trio_binance  # noqa: E402
 IMPORT_S = time.perf_counter() - started
 
 import trio  # noqa: E402  (imported by trio_binance already)
+import trio_websocket  # noqa: E402
 
-from trio_binance._transport import TransportName, resolve_transport  # noqa: E402
+from trio_binance._transport import (  # noqa: E402
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MESSAGE_QUEUE_SIZE,
+    DEFAULT_RECEIVE_BUFFER_SIZE,
+    TransportName,
+    resolve_transport,
+)
 from trio_binance.models import TradeEvent, decode_stream_payload  # noqa: E402
 
 
@@ -108,9 +116,27 @@ async def stream_frames(url: str, transport: TransportName, expected: int) -> di
     return counter.figures()
 
 
+async def bare_stream_frames(url: str, expected: int) -> dict[str, float]:
+    """The floor under our stream reading: trio-websocket configured as our transport
+    configures it, receiving frames and decoding nothing."""
+    counter = FrameCounter(expected)
+    async with trio_websocket.open_websocket_url(
+        f"{url}/ws/{STREAM}",
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        receive_buffer_size=DEFAULT_RECEIVE_BUFFER_SIZE,
+        message_queue_size=DEFAULT_MESSAGE_QUEUE_SIZE,
+    ) as ws:
+        while not counter.add():
+            await ws.get_message()
+    return counter.figures()
+
+
 async def main(args: argparse.Namespace) -> None:
     transport: TransportName = args.transport
     with trio.fail_after(DEADLINE):
+        if args.bare:
+            report(IMPORT_S, await bare_stream_frames(args.url, args.stream_frames))
+            return
         figures = await requests(args.url, transport, args)
         figures.update(await stream_frames(args.url, transport, args.stream_frames))
     report(IMPORT_S, figures)
