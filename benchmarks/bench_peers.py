@@ -217,7 +217,7 @@ def measure(contenders: Sequence[Contender], args: argparse.Namespace) -> dict[s
                 before = server.cpu_seconds()
                 figures = run_contender(contender, server.url, args, server.client_cpus)
                 after = server.cpu_seconds()
-                if before is not None and after is not None and "error" not in figures:
+                if before is not None and after is not None and "rps" in figures:
                     figures["server_cpu_us"] = (after - before) * 1e6 / requests_sent(args)
                 runs[contender.name].append(figures)
                 print(f"run {run + 1}/{args.runs}: {contender.name}: {brief(figures)}", flush=True)
