@@ -1,6 +1,6 @@
 """trio_binance side by side with the peer libraries, on one fast canned-answer server.
 
-    python benchmarks/bench_peers.py            # ~5 min; writes docs/performance.md + plot
+    python benchmarks/bench_peers.py            # ~8 min; writes docs/performance.md + plot
     python benchmarks/bench_peers.py --quick    # one small run, docs untouched
     python benchmarks/bench_peers.py --no-peers # trio_binance only (no peers installed)
 
