@@ -53,6 +53,7 @@ CONTENDER_TIMEOUT = 330.0  # s: the harness's own deadline plus start-up
 FAST = "trio_binance (websockets)"
 DEFAULT = "trio_binance (trio-websocket)"
 BARE = "bare trio-websocket (frames only)"
+UNTYPED = "trio_binance (websockets, session.request)"
 PYTHON_BINANCE = "python-binance"
 BINANCE_SDK = "binance-sdk-spot"
 CCXT = "ccxt"
@@ -76,6 +77,8 @@ CONTENDERS = (
     Contender(PYTHON_BINANCE, "client_python_binance.py", True),
     Contender(BINANCE_SDK, "client_binance_sdk_spot.py", True),
     Contender(CCXT, "client_ccxt.py", True),
+    # What the typed method's argument checks cost: the same order, same wire frame.
+    Contender(UNTYPED, "client_trio_binance.py", False, ("--transport", "websockets", "--untyped")),
     # The floor under the default transport's stream reading: frames received, not decoded.
     Contender(BARE, "client_trio_binance.py", False, ("--transport", "trio-websocket", "--bare")),
 )
@@ -240,12 +243,12 @@ def rotated(items: Sequence[Contender], turn: int) -> list[Contender]:
 def brief(figures: dict[str, Any]) -> str:
     if "error" in figures:
         return f"FAILED ({figures['error']})"
-    if "rps" not in figures:
-        return f"{figures['frames_per_s']:,.0f} frames/s"
-    return (
-        f"p50 {figures['p50_us']:.0f} µs, {figures['rps']:,.0f} req/s, "
-        f"{figures['frames_per_s']:,.0f} frames/s"
-    )
+    parts = []
+    if "rps" in figures:
+        parts += [f"p50 {figures['p50_us']:.0f} µs", f"{figures['rps']:,.0f} req/s"]
+    if "frames_per_s" in figures:
+        parts.append(f"{figures['frames_per_s']:,.0f} frames/s")
+    return ", ".join(parts)
 
 
 # --- statistics ------------------------------------------------------------------------------
@@ -277,7 +280,7 @@ def paired_ratio(
     ratios = [
         ours[metric] / theirs[metric]
         for ours, theirs in zip(runs.get(numerator, []), runs.get(denominator, []), strict=False)
-        if "error" not in ours and "error" not in theirs and theirs[metric]
+        if ours.get(metric) and theirs.get(metric)  # both measured it (a failed run has none)
     ]
     return median(ratios) if ratios else None
 
@@ -295,8 +298,8 @@ def ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, dict[st
 
     The fast transport is also set against the default one.
     """
-    peers = [name for name in runs if name not in (*OURS, BARE)]
-    against = {FAST: [DEFAULT, *peers], DEFAULT: peers}
+    peers = [name for name in runs if name not in (*OURS, BARE, UNTYPED)]
+    against = {FAST: [DEFAULT, UNTYPED, *peers], DEFAULT: peers}
     return {
         ours: {
             other: {metric: paired_ratio(runs, ours, other, metric) for metric, _ in RATIO_METRICS}

@@ -21,6 +21,7 @@ DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 DEFAULT = "trio_binance (trio-websocket)"
 FAST = "trio_binance (websockets)"
 BARE = "bare trio-websocket (frames only)"
+UNTYPED = "trio_binance (websockets, session.request)"
 
 
 @pytest.fixture
@@ -79,6 +80,7 @@ def test_ratios_are_paired_run_by_run(bench: ModuleType) -> None:
         (500 / 300 + 1_000 / 600) / 2
     )
     assert bench.paired_ratio(runs, FAST, "ccxt", "rps") is None
+    assert bench.paired_ratio(runs, FAST, BARE, "rps") is None  # frames only
 
     ratios = bench.ratios(runs)
     assert set(ratios) == {FAST, DEFAULT}  # the bare floor is a target's baseline only
@@ -159,7 +161,10 @@ def test_tiny_run_of_trio_binance_on_both_transports(
 
     results = bench.main(["--no-peers", *tiny, "--json", str(out)])
 
-    assert set(results["runs"]) == {DEFAULT, FAST, BARE}
+    assert set(results["runs"]) == {DEFAULT, FAST, BARE, UNTYPED}
+    (untyped,) = results["runs"][UNTYPED]
+    assert untyped["rps"] > 0
+    assert "frames_per_s" not in untyped  # the typed contender reads the stream
     for name in (DEFAULT, FAST):
         (run,) = results["runs"][name]
         assert "error" not in run, run
@@ -173,4 +178,6 @@ def test_tiny_run_of_trio_binance_on_both_transports(
     assert DOCS_PAGE.read_bytes() == page_before  # --no-peers never writes the docs
     printed = capsys.readouterr().out
     assert f"| {FAST} " in printed
-    assert "| websockets      | trio_binance (trio-websocket) |" in printed
+    ratio_rows = [line for line in printed.splitlines() if line.startswith("| websockets ")]
+    assert any(f" {DEFAULT} |" in row for row in ratio_rows)
+    assert any(f" {UNTYPED} |" in row for row in ratio_rows)

@@ -43,6 +43,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stream-frames", type=int, default=50_000)
     parser.add_argument("--transport", default="default", help="trio_binance's transport")
     parser.add_argument("--bare", action="store_true", help="bare trio-websocket frames only")
+    parser.add_argument("--untyped", action="store_true", help="session.request, no checks")
     return parser.parse_args(argv)
 
 

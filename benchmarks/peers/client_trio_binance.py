@@ -7,6 +7,8 @@ on the transport named by ``--transport`` (``trio-websocket``, the default, or
 this reads a raw ``/ws/<symbol>@trade`` stream over the same transport and decodes each frame
 with ``decode_stream_payload`` into a ``TradeEvent``, the work such a client does per frame.
 ``--bare`` measures only frames/s of bare trio-websocket, decoding nothing: the floor.
+``--untyped`` places the order with ``session.request`` and the wire parameters written out,
+skipping the typed method's argument checks: what those checks cost, measured in the run.
 """
 
 from __future__ import annotations
@@ -45,7 +47,18 @@ from trio_binance._transport import (  # noqa: E402
     TransportName,
     resolve_transport,
 )
-from trio_binance.models import TradeEvent, decode_stream_payload  # noqa: E402
+from trio_binance.models import OrderResult, TradeEvent, decode_stream_payload  # noqa: E402
+
+# --untyped: the parameters place_order would put on the wire, written out once.
+UNTYPED_PARAMS: dict[str, object] = {
+    "symbol": SYMBOL,
+    "side": "SELL",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "price": PRICE,
+    "quantity": QUANTITY,
+    "newClientOrderId": "benchmark-untyped-0001",
+}
 
 
 async def latency(call: Call, count: int) -> dict[str, float]:
@@ -94,6 +107,15 @@ async def requests(
                 quantity=QUANTITY,
             )
 
+        async def place_untyped() -> object:
+            # The same frame on the wire, through the generic request: no argument checks.
+            return await session.request(
+                "order.place", UNTYPED_PARAMS, result_type=OrderResult, signed=True
+            )
+
+        if args.untyped:
+            place = place_untyped
+
         await latency(place, max(10, args.requests // 10))  # warm up
         await throughput(place, max(10, args.concurrency * 2), args.concurrency)
         figures = await latency(place, args.requests)
@@ -138,7 +160,8 @@ async def main(args: argparse.Namespace) -> None:
             report(IMPORT_S, await bare_stream_frames(args.url, args.stream_frames))
             return
         figures = await requests(args.url, transport, args)
-        figures.update(await stream_frames(args.url, transport, args.stream_frames))
+        if not args.untyped:  # its stream reading is the typed contender's
+            figures.update(await stream_frames(args.url, transport, args.stream_frames))
     report(IMPORT_S, figures)
 
 
