@@ -30,8 +30,8 @@ from binance import AsyncClient, BinanceSocketManager  # noqa: E402
 
 IMPORT_S = time.perf_counter() - started
 
-# The read loop raises (and stops) when its queue holds more than this; the default 100 is
-# too small for a flood read faster than the consumer is scheduled.
+# The read loop raises (and stops) once its queue holds this many messages; with the default
+# 100, a flood on a busy machine could end a run early.
 QUEUE_SIZE = 10_000
 
 
