@@ -112,7 +112,8 @@ def event_line(event: Any) -> str:
     plain = to_plain(event)
     if not isinstance(plain, dict):
         return cell(plain)
-    kind = plain.pop("event_type", None) or type(event).__name__
+    tag = event.__struct_config__.tag if isinstance(event, msgspec.Struct) else None
+    kind = plain.pop("event_type", None) or tag or type(event).__name__
     fields = " ".join(
         f"{name}={cell(item)}"
         for name, item in plain.items()
