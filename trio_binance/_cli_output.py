@@ -37,7 +37,7 @@ def _json_ready(value: Any) -> Any:
         return format(value, "f")
     if isinstance(value, dict):
         return {key: _json_ready(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_json_ready(item) for item in value]
     return value
 
