@@ -386,3 +386,35 @@ def test_table_rendering_of_scalars_lists_and_unknown_events() -> None:
     assert to_json(newer) == '{"e":"shiny","E":1,"x":[1]}'  # passed on as it came
     assert event_line(newer) == "shiny e=shiny E=1"
     assert event_line(7) == "7"
+
+
+# --- the documented commands ----------------------------------------------------------------
+
+
+def documented_commands() -> list[list[str]]:
+    """Every ``$ trio-binance ...`` line of docs/cli.md and the README, as argv lists."""
+    import shlex
+
+    root = Path(__file__).resolve().parent.parent
+    text = "\n".join(
+        (root / page).read_text(encoding="utf-8") for page in ("docs/cli.md", "README.md")
+    )
+    joined = text.replace("\\\n", " ")
+    return [
+        shlex.split(line.removeprefix("$ trio-binance "))
+        for line in joined.splitlines()
+        if line.startswith("$ trio-binance ")
+    ]
+
+
+def test_every_documented_command_parses() -> None:
+    from trio_binance._cli import build_parser
+
+    commands = documented_commands()
+    assert len(commands) >= 10
+    parser = build_parser()
+    for argv in commands:
+        if "--help" in argv:
+            continue
+        args = parser.parse_args(argv)
+        assert args.command in {"call", "user-data", "exchange", "demo", "stream"}

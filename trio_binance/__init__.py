@@ -19,6 +19,7 @@ from trio_binance._credentials import (
     generate_ed25519,
     generate_rsa,
 )
+from trio_binance._endpoints import DEMO_MODE
 from trio_binance._exceptions import (
     ApiError,
     BadRequest,
@@ -118,6 +119,7 @@ if TYPE_CHECKING:  # imported on first use: websockets is optional (the ``fast``
     from trio_binance._transport_websockets import WebsocketsTransport
 
 __all__ = [
+    "DEMO_MODE",
     "PRODUCTION",
     "STREAMS_MARKET_DATA_ONLY",
     "STREAMS_PRODUCTION",
