@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 import trio_binance
 from trio_binance._cli import endpoint_url, execute, main
@@ -322,11 +323,14 @@ async def test_user_data_table_lines_and_missing_credentials(
     assert "user-data needs the account's credentials" in run.err
 
 
-async def test_exchange_serves_and_writes_keys_the_other_commands_use(tmp_path: Path) -> None:
+async def test_exchange_serves_and_writes_keys_the_other_commands_use(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     async with trio.open_nursery() as nursery:
         out, err = await start_cli(
-            nursery, "exchange", "--port", "0", "--keys-dir", str(tmp_path / "keys")
-        )
+            nursery, "exchange", "--port", "0", "--keys-dir", str(tmp_path / "keys"),
+            "--simulate-market",
+        )  # fmt: skip
         banner = out.getvalue()
         url = banner.splitlines()[0].removeprefix("local exchange: ")
         assert url.startswith("ws://127.0.0.1:") and url.endswith("/ws-api/v3")
@@ -336,6 +340,9 @@ async def test_exchange_serves_and_writes_keys_the_other_commands_use(tmp_path: 
         assert env_file.stat().st_mode & 0o077 == 0  # the owner's only
         run = await cli("call", "account.status", "--url", url, "--env-file", str(env_file))
         assert run.status == EXIT_OK, run.err
+        streams_url = url.removesuffix("/ws-api/v3")
+        traded = await cli("stream", "ethbtc@trade", "-n", "1", "--url", streams_url)
+        assert json.loads(traded.out)["data"]["s"] == "ETHBTC"  # the simulated market trades
         nursery.cancel_scope.cancel()
 
 
@@ -345,6 +352,7 @@ async def test_exchange_json_and_a_warning_off_loopback() -> None:
                                    "--host", "0.0.0.0")  # fmt: skip
         summary = json.loads(out.getvalue())
         assert set(summary["accounts"]) == {"alice", "bob"}
+        assert summary["streams_url"] == summary["url"].removesuffix("/ws-api/v3")
         assert summary["accounts"]["alice"]["ed25519_private_key_pem"].startswith("-----BEGIN")
         assert "warning: listening on 0.0.0.0" in err.getvalue()
         nursery.cancel_scope.cancel()
@@ -418,3 +426,51 @@ def test_every_documented_command_parses() -> None:
             continue
         args = parser.parse_args(argv)
         assert args.command in {"call", "user-data", "exchange", "demo", "stream"}
+
+
+# --- stream ------------------------------------------------------------------------------------
+
+
+async def test_stream_prints_market_data_as_json_lines_and_tables(
+    local_exchange: LocalExchange, exchange_session: trio_binance.Session
+) -> None:
+    bob = local_exchange.demo_keys["bob"]
+    async with trio.open_nursery() as nursery:
+        out, err = await start_cli(
+            nursery, "stream", "BTCUSDT@trade", "--count", "1", "--url", local_exchange.streams_url
+        )
+        table, _ = await start_cli(
+            nursery, "stream", "btcusdt@trade", "-n", "1", "--table", "--raw",
+            "--url", local_exchange.streams_url,
+        )  # fmt: skip
+        assert err.getvalue() == "following btcusdt@trade\n"
+        async with trio_binance.connect(local_exchange.url, credentials=bob.hmac) as seller:
+            await seller.place_order(
+                symbol="BTCUSDT", side="SELL", type="LIMIT", time_in_force="GTC",
+                price="30000", quantity="0.01",
+            )  # fmt: skip
+        await exchange_session.place_order(
+            symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01"
+        )
+    [line] = out.getvalue().splitlines()
+    message = json.loads(line)
+    assert message["stream"] == "btcusdt@trade"
+    assert (message["data"]["e"], message["data"]["p"], message["data"]["q"]) == (
+        "trade",
+        "30000.00000000",
+        "0.01000000",
+    )
+    [row] = table.getvalue().splitlines()
+    assert row.startswith("btcusdt@trade: trade symbol=BTCUSDT trade_id=1 price=30000.00000000 ")
+
+
+async def test_stream_endpoints_and_refusals(local_exchange: LocalExchange) -> None:
+    from trio_binance._cli import build_parser
+    from trio_binance._endpoints import STREAM_ENDPOINTS
+
+    args = build_parser().parse_args(["stream", "btcusdt@trade", "-e", "demo"])
+    assert STREAM_ENDPOINTS[args.endpoint] == "wss://demo-stream.binance.com:9443"
+    assert STREAM_ENDPOINTS["local"] == "ws://127.0.0.1:9443"
+    run = await cli("stream", "not a stream", "--url", local_exchange.streams_url)
+    assert run.status == EXIT_USAGE
+    assert "error: InvalidParameter" in run.err

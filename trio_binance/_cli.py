@@ -31,7 +31,7 @@ from trio_binance._cli_output import event_line, to_json, to_table
 from trio_binance._cli_values import UsageError, parse_params
 from trio_binance._client_ids import with_client_ids
 from trio_binance._demo import run_demo
-from trio_binance._endpoints import ENDPOINTS, LOCAL_PORT
+from trio_binance._endpoints import ENDPOINTS, LOCAL_PORT, STREAM_ENDPOINTS
 from trio_binance._exceptions import OutcomeUnknown
 from trio_binance._methods import METHODS
 from trio_binance._version import __version__
@@ -63,6 +63,15 @@ class Console:
 
     def text(self, text: str) -> None:
         self._write(self.out, text)
+
+    def stream_message(self, stream: str, event: Any) -> None:
+        """One market stream message: ``{"stream": ..., "data": ...}`` as combined streams
+        deliver it, or ``stream: event fields`` as a table line."""
+        if self.table:
+            self._write(self.out, f"{stream}: {event_line(event)}")
+        else:
+            data = to_json(event)
+            self._write(self.out, f'{{"stream":{to_json(stream)},"data":{data}}}')
 
     def note(self, text: str) -> None:
         self._write(self.err, text)
@@ -146,15 +155,32 @@ async def user_data_command(
     return EXIT_OK
 
 
+async def stream_command(
+    args: argparse.Namespace, console: Console, task_status: TaskStatus
+) -> int:
+    url = args.url or STREAM_ENDPOINTS[args.endpoint]
+    async with trio_binance.market_streams(url, args.streams, raw=args.raw) as streams:
+        console.note(f"following {', '.join(streams.streams)}")
+        task_status.started()
+        seen = 0
+        async for message in streams:
+            console.stream_message(message.stream, message.event)
+            seen += 1
+            if seen == args.count:
+                break
+    return EXIT_OK
+
+
 async def exchange_command(
     args: argparse.Namespace, console: Console, task_status: TaskStatus
 ) -> int:
-    from trio_binance.testing import LocalExchange, open_local_exchange
+    from trio_binance.testing import LocalExchange, MarketActivity, open_local_exchange
     from trio_binance.testing.__main__ import describe as describe_exchange
 
+    activity = MarketActivity(seed=args.seed, interval=0.5) if args.simulate_market else None
     exchange = LocalExchange()
     exchange.demo_keys = exchange.create_demo_keys()
-    async with open_local_exchange(exchange, host=args.host, port=args.port):
+    async with open_local_exchange(exchange, host=args.host, port=args.port, activity=activity):
         if args.keys_dir is not None:
             written = write_key_files(exchange.demo_keys.values(), Path(args.keys_dir))
             console.note(f"wrote {len(written)} key files to {args.keys_dir}")
@@ -171,6 +197,7 @@ async def exchange_command(
 def _exchange_summary(exchange: Any) -> dict[str, Any]:
     return {
         "url": exchange.url,
+        "streams_url": exchange.streams_url,
         "accounts": {
             keys.account: {
                 "ed25519_api_key": keys.ed25519.api_key,
@@ -292,6 +319,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_credential_options(user_data)
     add_output_options(user_data)
 
+    stream = _subcommand(
+        commands, "stream", stream_command, "follow market data streams", follows=True
+    )
+    stream.add_argument(
+        "streams", metavar="STREAM", nargs="+", help="e.g. btcusdt@trade btcusdt@depth@100ms"
+    )
+    stream.add_argument(
+        "-n", "--count", type=_positive, help="stop after this many messages (default: never)"
+    )
+    stream.add_argument(
+        "--raw", action="store_true", help="one raw stream per connection (/ws/<stream>)"
+    )
+    stream_endpoints = stream.add_argument_group("endpoint")
+    stream_endpoints.add_argument(
+        "-e",
+        "--endpoint",
+        choices=list(STREAM_ENDPOINTS),
+        default="production",
+        help="Binance environment (default: production); local is `trio-binance exchange`",
+    )
+    stream_endpoints.add_argument("--url", help="market streams URL to use instead of a preset")
+    add_output_options(stream)
+
     exchange = _subcommand(
         commands,
         "exchange",
@@ -307,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--keys-dir", metavar="DIR", help="also write the demo keys there, for --env-file"
     )
     exchange.add_argument("--json", action="store_true", help="print the keys as JSON")
+    exchange.add_argument(
+        "--simulate-market",
+        action="store_true",
+        help="a simulated maker and taker trade every symbol, so streams have data",
+    )
+    exchange.add_argument("--seed", type=int, default=0, help="seed of the simulated market")
 
     _subcommand(commands, "demo", demo_command, "run a tour against an embedded local exchange")
     return parser

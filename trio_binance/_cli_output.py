@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from trio_binance.models import UnknownUserEvent
+from trio_binance.models import UnknownStreamEvent, UnknownUserEvent
 
 
 def to_json(value: Any, *, indent: int = 0) -> str:
@@ -24,7 +24,7 @@ def to_json(value: Any, *, indent: int = 0) -> str:
     Decimals are written as plain decimal text (``"0.00000000"``, never ``"0E-8"``) and
     fields without a value are left out, as Binance leaves them out.
     """
-    if isinstance(value, UnknownUserEvent):
+    if isinstance(value, UnknownUserEvent | UnknownStreamEvent):
         value = msgspec.json.decode(value.raw)  # a newer event type: passed on as it came
     data = msgspec.json.encode(_json_ready(msgspec.to_builtins(value, builtin_types=(Decimal,))))
     if indent:
@@ -44,8 +44,13 @@ def _json_ready(value: Any) -> Any:
 
 def to_plain(value: Any) -> Any:
     """``value`` as dicts, lists and scalars, keyed by the models' Python field names."""
-    if isinstance(value, UnknownUserEvent):
-        return {"event_type": value.event_type, **msgspec.json.decode(value.raw)}
+    if isinstance(value, UnknownUserEvent | UnknownStreamEvent):
+        fields = msgspec.json.decode(value.raw)
+        return (
+            {"event_type": value.event_type or "unknown", **fields}
+            if isinstance(fields, dict)
+            else fields
+        )
     if isinstance(value, msgspec.Struct):
         return {
             name: to_plain(getattr(value, name))
