@@ -22,6 +22,11 @@ def test_demo_runs_against_the_embedded_exchange(capsys: pytest.CaptureFixture[s
     assert fill < out.index("order 2 FILLED, 1 fill(s)")
     cancel = out.index("<- executionReport BUY 0.1 BTCUSDT @ 29000: CANCELED -> CANCELED")
     assert cancel < out.index("order 3 CANCELED")
+    assert "market streams: btcusdt@trade, btcusdt@bookTicker and a local order book" in out
+    assert "   ~  btcusdt@trade: 0.2 @ 30000\n" in out
+    assert "   ~  btcusdt@bookTicker: bid 0.1 @ 29000 / ask 0.3 @ 30000\n" in out
+    assert re.search(r"local order book \(snapshot \+ diff stream, update \d+\): best bid -, "
+                     r"best ask 0\.3 @ 30000", out)  # fmt: skip
     assert "rate limit REQUEST_WEIGHT: " in out
     assert "unfilled orders: " in out
     assert "fault survived: ExecutionStatusUnknown: 503 -1007" in out

@@ -17,9 +17,12 @@ import trio
 
 import trio_binance
 from trio_binance.models import (
+    BookTickerEvent,
     ExchangeInfo,
     ExecutionReport,
     OutboundAccountPosition,
+    StreamEvent,
+    TradeEvent,
     UserDataEvent,
 )
 from trio_binance.testing import DemoKeys, LocalExchange, open_local_exchange
@@ -100,6 +103,29 @@ def status_of(client_order_id: str, status: str) -> Predicate:
     return matches
 
 
+def describe_market_data(stream: str, event: StreamEvent) -> str:
+    if isinstance(event, TradeEvent):
+        return f"{stream}: {event.quantity.normalize():f} @ {event.price.normalize():f}"
+    if isinstance(event, BookTickerEvent):
+        return (
+            f"{stream}: bid {_level(event.best_bid_price, event.best_bid_quantity)}"
+            f" / ask {_level(event.best_ask_price, event.best_ask_quantity)}"
+        )
+    return stream
+
+
+def _level(price: Decimal, quantity: Decimal) -> str:
+    return f"{quantity.normalize():f} @ {price.normalize():f}" if quantity else "-"
+
+
+async def print_market_data(
+    streams: trio_binance.MarketStreams, *, task_status: trio.TaskStatus[None]
+) -> None:
+    task_status.started()
+    async for message in streams:
+        say(f"   ~  {describe_market_data(message.stream, message.event)}")
+
+
 async def run_demo() -> int:
     started = time.perf_counter()
     exchange = LocalExchange()
@@ -120,9 +146,17 @@ async def tour(exchange: LocalExchange, alice: DemoKeys, bob: DemoKeys) -> None:
         await show_session(session)
         await show_exchange_info(session)
         printer = EventPrinter()
-        async with trio.open_nursery() as nursery:
+        market_data = [f"{SYMBOL.lower()}@trade", f"{SYMBOL.lower()}@bookTicker"]
+        async with (
+            trio_binance.market_streams(exchange.streams_url, market_data) as streams,
+            trio_binance.local_order_book(streams, session, SYMBOL) as book,
+            trio.open_nursery() as nursery,
+        ):
+            say(f"market streams: {', '.join(streams.streams)} and a local order book")
             await nursery.start(printer.follow, session)
+            await nursery.start(print_market_data, streams)
             await trade(session, counterparty, printer)
+            await show_local_book(book)
             await show_rate_limits(session)
             await survive_unknown_outcome(exchange, session, printer)
             nursery.cancel_scope.cancel()
@@ -154,7 +188,7 @@ async def show_exchange_info(session: trio_binance.Session) -> None:
 async def trade(
     session: trio_binance.Session, counterparty: trio_binance.Session, printer: EventPrinter
 ) -> None:
-    heading("trading (alice's user-data events are printed as they arrive)")
+    heading("trading (<- alice's user-data events, ~ market data, printed as they arrive)")
     ask = await counterparty.place_order(
         symbol=SYMBOL, side="SELL", type="LIMIT", time_in_force="GTC", price="30000", quantity="0.5"
     )
@@ -176,6 +210,17 @@ async def trade(
     canceled = await session.cancel_order(symbol=SYMBOL, orig_client_order_id=bid.client_order_id)
     await printer.wait_for(status_of(bid.client_order_id, "CANCELED"))
     say(f"order {canceled.order_id} {canceled.status}")
+
+
+async def show_local_book(book: trio_binance.LocalOrderBook) -> None:
+    with trio.fail_after(10):
+        await book.wait_synced()
+    bid, ask = book.best_bid(), book.best_ask()
+    say(
+        f"local order book (snapshot + diff stream, update {book.last_update_id}): "
+        f"best bid {_level(bid.price, bid.qty) if bid else '-'}, "
+        f"best ask {_level(ask.price, ask.qty) if ask else '-'}"
+    )
 
 
 async def show_rate_limits(session: trio_binance.Session) -> None:
