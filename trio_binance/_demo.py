@@ -152,11 +152,11 @@ async def tour(exchange: LocalExchange, alice: DemoKeys, bob: DemoKeys) -> None:
             trio_binance.local_order_book(streams, session, SYMBOL) as book,
             trio.open_nursery() as nursery,
         ):
-            say(f"market streams: {', '.join(streams.streams)} and a local order book")
+            say(f"market streams: {', '.join(market_data)} and a local order book")
             await nursery.start(printer.follow, session)
             await nursery.start(print_market_data, streams)
             await trade(session, counterparty, printer)
-            await show_local_book(book)
+            await show_local_book(session, book)
             await show_rate_limits(session)
             await survive_unknown_outcome(exchange, session, printer)
             nursery.cancel_scope.cancel()
@@ -212,9 +212,16 @@ async def trade(
     say(f"order {canceled.order_id} {canceled.status}")
 
 
-async def show_local_book(book: trio_binance.LocalOrderBook) -> None:
+async def show_local_book(session: trio_binance.Session, book: trio_binance.LocalOrderBook) -> None:
+    # The diff stream may trail the requests just made: wait until the local book has caught
+    # up with the exchange's book as a fresh snapshot reports it.
+    target = (await session.depth(symbol=SYMBOL, limit=5)).last_update_id
     with trio.fail_after(10):
         await book.wait_synced()
+        if (book.last_update_id or 0) < target:
+            async for update in book.updates():
+                if (update.last_update_id or 0) >= target:
+                    break
     bid, ask = book.best_bid(), book.best_ask()
     say(
         f"local order book (snapshot + diff stream, update {book.last_update_id}): "
