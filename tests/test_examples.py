@@ -52,6 +52,7 @@ class Lines(io.StringIO):
 
 market_maker = load("market_maker")
 user_data_logger = load("user_data_logger")
+order_book_printer = load("order_book_printer")
 
 
 async def test_the_market_maker_quotes_trades_and_withdraws(
@@ -138,6 +139,29 @@ async def test_the_user_data_logger_subscribes_again_after_a_drop(
         await exchange_session.place_order(**order)  # two more, on the new subscription
     assert out.getvalue().count("\n") == 4
     assert "stream ended (UserDataStreamLost" in capsys.readouterr().err
+
+
+async def test_the_order_book_printer_prints_consistent_ladders(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from decimal import Decimal
+
+    lines: list[str] = []
+    assert await order_book_printer.run_locally(max_prints=40, echo=lines.append) == 40
+    ladders: list[list[str]] = []
+    for line in lines:
+        if line.startswith("BTCUSDT update "):
+            assert line.endswith("(synced)")
+            ladders.append([])
+        else:
+            ladders[-1].append(line)
+    full = [ladder for ladder in ladders if any("spread" in line for line in ladder)]
+    assert full, "the simulated market quotes both sides"
+    for ladder in full:
+        prices = [Decimal(line.split()[1]) for line in ladder if "spread" not in line]
+        assert prices == sorted(prices, reverse=True)  # asks high to low, then bids
+        spread = next(line for line in ladder if "spread" in line)
+        assert Decimal(spread.split()[2]) > 0  # never crossed
 
 
 def test_the_tiny_bot_suite_passes_with_the_plugin_fixtures(pytester: pytest.Pytester) -> None:
