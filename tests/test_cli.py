@@ -474,3 +474,30 @@ async def test_stream_endpoints_and_refusals(local_exchange: LocalExchange) -> N
     run = await cli("stream", "not a stream", "--url", local_exchange.streams_url)
     assert run.status == EXIT_USAGE
     assert "error: InvalidParameter" in run.err
+
+
+# --- how the program ends ----------------------------------------------------------------------
+
+
+class ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError
+
+
+async def test_a_closed_stdout_ends_the_command_quietly(local_exchange: LocalExchange) -> None:
+    err = io.StringIO()
+    status = await execute(["call", "time", "--url", local_exchange.url], stdout=ClosedPipe(),
+                           stderr=err)  # fmt: skip
+    assert (status, err.getvalue()) == (EXIT_OK, "")
+
+
+@pytest.mark.parametrize(("command", "status"), [(["call", "time"], 130),
+                                                 (["user-data"], 0), (["exchange"], 0)])  # fmt: skip
+def test_ctrl_c_ends_following_commands_normally(
+    command: list[str], status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trio, "run", interrupted)
+    assert main(command) == status

@@ -9,6 +9,7 @@ runs it with ``trio.run``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -47,6 +48,10 @@ TaskStatus = trio.TaskStatus[None]
 Handler = Callable[[argparse.Namespace, "Console", TaskStatus], Awaitable[int]]
 
 
+class OutputClosed(Exception):
+    """Whoever reads stdout went away (``trio-binance stream ... | head -3``)."""
+
+
 class Console:
     """Where a command writes: results to ``out``, notes and errors to ``err``."""
 
@@ -77,8 +82,11 @@ class Console:
         self._write(self.err, text)
 
     def _write(self, stream: TextIO, text: str) -> None:
-        stream.write(text + "\n")
-        stream.flush()  # streamed events must show up as they arrive, also in a pipe
+        try:
+            stream.write(text + "\n")
+            stream.flush()  # streamed events must show up as they arrive, also in a pipe
+        except BrokenPipeError:
+            raise OutputClosed from None
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -390,6 +398,9 @@ async def dispatch(
     except UsageError as error:
         console.note(f"{PROG} {args.command}: error: {error}")
         return EXIT_USAGE
+    except OutputClosed:
+        _silence(console.out)
+        return EXIT_OK
     except Exception as error:
         leaf = single_error(error)
         status_for_error = exit_status(leaf)
@@ -398,6 +409,18 @@ async def dispatch(
         console.note(f"{PROG} {args.command}: error: {describe(leaf)}")
         return status_for_error
     return status
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's descriptor at /dev/null, so the interpreter's final flush does
+    not complain about it (the Python docs' advice for SIGPIPE)."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a real file: nothing will flush it
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 async def execute(
