@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import msgspec
 import trio
 import trio_websocket
+import wsproto.utilities
 
 from trio_binance._exceptions import ConnectFailed
 
@@ -146,6 +147,8 @@ class TrioWebsocketTransport:
                 task_status.started(_TrioWebsocketConnection(ws))
                 started = True
         except BaseExceptionGroup as group:
+            if started and _pong_refused_while_closing(group):
+                return  # the connection is closed, as it was being closed
             failure = _connect_failure(group)
             if failure is None or started:
                 raise
@@ -268,6 +271,14 @@ def handshake_rejected(url: str, status: int, body: bytes | None) -> ConnectFail
         body=body or b"",
         retry_after=retry_after,
     )
+
+
+def _pong_refused_while_closing(group: BaseExceptionGroup[BaseException]) -> bool:
+    """Whether ``group`` is only trio-websocket's reader failing to answer a ping after our
+    Close frame went out (python-trio/trio-websocket#184): wsproto refuses to send anything
+    then, and RFC 6455 §5.5.1 owes nothing after a Close, so the close simply completes."""
+    refused, rest = group.split(wsproto.utilities.LocalProtocolError)
+    return refused is not None and rest is None
 
 
 def _connect_failure(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

@@ -83,7 +83,7 @@ async def test_the_bot_does_nothing_in_a_market_that_never_trades(
     exchange_session: trio_binance.Session,
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    with trio.move_on_after(15):
+    with trio.move_on_after(60):  # three server pings on the way
         await DipBuyer().run(exchange_session)
     assert local_exchange.requests_seen["order.place"] == 0
-    assert local_exchange.requests_seen["trades.recent"] >= 15
+    assert local_exchange.requests_seen["trades.recent"] >= 60
