@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 import trio_binance
 from trio_binance._cli import endpoint_url, execute, main
@@ -20,6 +24,7 @@ from trio_binance._cli_errors import (
     EXIT_OUTCOME_UNKNOWN,
     EXIT_USAGE,
 )
+from trio_binance._cli_values import parse_param
 from trio_binance._endpoints import DEMO_MODE, LOCAL
 from trio_binance.testing import LocalExchange
 
@@ -362,8 +367,6 @@ async def test_exchange_json_and_a_warning_off_loopback() -> None:
 
 
 def test_parameter_values_are_typed_sensibly() -> None:
-    from decimal import Decimal
-
     from trio_binance._cli_values import parse_params
 
     assert parse_params(
@@ -501,3 +504,35 @@ def test_ctrl_c_ends_following_commands_normally(
 
     monkeypatch.setattr(trio, "run", interrupted)
     assert main(command) == status
+
+
+# --- properties of the parameter parser --------------------------------------------------------
+
+NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,15}", fullmatch=True)
+
+
+@given(NAMES, st.integers())
+def test_whole_numbers_become_integers(name: str, value: int) -> None:
+    assert parse_param(f"{name}={value}") == (name, value)
+
+
+@given(NAMES, st.decimals(allow_nan=False, allow_infinity=False, places=8))
+def test_amounts_are_sent_exactly_as_written(name: str, value: Decimal) -> None:
+    text = format(value, "f")  # always with 8 decimals: never a whole number
+    assert parse_param(f"{name}={text}") == (name, text)
+
+
+@given(NAMES, st.lists(st.one_of(st.integers(), st.booleans(), st.text(max_size=5)), max_size=4))
+def test_json_lists_round_trip(name: str, items: list[object]) -> None:
+    import json
+
+    assert parse_param(f"{name}={json.dumps(items)}") == (name, items)
+    assert parse_param(f"{name}:={json.dumps(items)}") == (name, items)
+
+
+@given(NAMES, st.text(max_size=20).filter(lambda t: not t.startswith("[")))
+def test_other_text_is_kept_as_text(name: str, text: str) -> None:
+    typed: bool | int | None = {"true": True, "false": False}.get(text)
+    if typed is None and re.fullmatch(r"-?(0|[1-9][0-9]*)", text):
+        typed = int(text)
+    assert parse_param(f"{name}={text}") == (name, text if typed is None else typed)
