@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import trio_binance
-from trio_binance._cli import endpoint_url, execute, main
+from trio_binance._cli import execute, main
+from trio_binance._cli_commands import endpoint_url
 from trio_binance._cli_errors import (
     EXIT_API_ERROR,
     EXIT_CONNECTION,
@@ -49,7 +50,7 @@ async def cli(*argv: str) -> Run:
 
 @pytest.fixture
 def keys_dir(local_exchange: LocalExchange, tmp_path: Path) -> Path:
-    from trio_binance._cli import write_key_files
+    from trio_binance._cli_commands import write_key_files
 
     write_key_files(local_exchange.demo_keys.values(), tmp_path)
     return tmp_path

@@ -12,15 +12,22 @@ import argparse
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 import trio
 
-import trio_binance
-from trio_binance._cli_credentials import add_credential_options, load_credentials
+from trio_binance._cli_commands import (
+    Console,
+    OutputClosed,
+    TaskStatus,
+    call_command,
+    demo_command,
+    exchange_command,
+    stream_command,
+    user_data_command,
+)
+from trio_binance._cli_credentials import add_credential_options
 from trio_binance._cli_errors import (
-    EXIT_API_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
@@ -28,15 +35,9 @@ from trio_binance._cli_errors import (
     exit_status,
     single_error,
 )
-from trio_binance._cli_output import event_line, to_json, to_table
-from trio_binance._cli_values import UsageError, parse_params
-from trio_binance._client_ids import with_client_ids
-from trio_binance._demo import run_demo
+from trio_binance._cli_values import UsageError
 from trio_binance._endpoints import ENDPOINTS, LOCAL_PORT, STREAM_ENDPOINTS
-from trio_binance._exceptions import OutcomeUnknown
-from trio_binance._methods import METHODS
 from trio_binance._version import __version__
-from trio_binance.models import METHOD_RESULTS
 
 PROG = "trio-binance"
 EPILOG = (
@@ -44,208 +45,7 @@ EPILOG = (
     "3 connection or transport error, 4 outcome unknown, 130 interrupted"
 )
 
-TaskStatus = trio.TaskStatus[None]
-Handler = Callable[[argparse.Namespace, "Console", TaskStatus], Awaitable[int]]
-
-
-class OutputClosed(Exception):
-    """Whoever reads stdout went away (``trio-binance stream ... | head -3``)."""
-
-
-class Console:
-    """Where a command writes: results to ``out``, notes and errors to ``err``."""
-
-    def __init__(self, out: TextIO, err: TextIO, *, table: bool = False) -> None:
-        self.out = out
-        self.err = err
-        self.table = table
-
-    def result(self, value: Any) -> None:
-        self._write(self.out, to_table(value) if self.table else to_json(value, indent=2))
-
-    def event(self, value: Any) -> None:
-        self._write(self.out, event_line(value) if self.table else to_json(value))
-
-    def text(self, text: str) -> None:
-        self._write(self.out, text)
-
-    def stream_message(self, stream: str, event: Any) -> None:
-        """One market stream message: ``{"stream": ..., "data": ...}`` as combined streams
-        deliver it, or ``stream: event fields`` as a table line."""
-        if self.table:
-            self._write(self.out, f"{stream}: {event_line(event)}")
-        else:
-            data = to_json(event)
-            self._write(self.out, f'{{"stream":{to_json(stream)},"data":{data}}}')
-
-    def note(self, text: str) -> None:
-        self._write(self.err, text)
-
-    def _write(self, stream: TextIO, text: str) -> None:
-        try:
-            stream.write(text + "\n")
-            stream.flush()  # streamed events must show up as they arrive, also in a pipe
-        except BrokenPipeError:
-            raise OutputClosed from None
-
-
-# --- commands ---------------------------------------------------------------------------
-
-
-def endpoint_url(args: argparse.Namespace) -> str:
-    return args.url or ENDPOINTS[args.endpoint]
-
-
-def _logon(args: argparse.Namespace) -> bool | None:
-    return False if args.no_logon else None
-
-
-async def call_command(args: argparse.Namespace, console: Console, task_status: TaskStatus) -> int:
-    params: dict[str, object] = dict(parse_params(args.params))
-    credentials = load_credentials(args)
-    info = METHODS.get(args.method)
-    signed = args.signed or (info is not None and info.signed)
-    if signed and credentials is None:
-        raise UsageError(
-            f"{args.method} is a signed method: give credentials "
-            "(--private-key-file, --secret-file, --env-file or BINANCE_* variables)"
-        )
-    # Order requests always carry client ids, so an unknown outcome can be looked up.
-    params = with_client_ids(args.method, params)
-    result_type = METHOD_RESULTS.get(args.method, Any)
-    url = endpoint_url(args)
-    async with trio_binance.connect(url, credentials=credentials, logon=_logon(args)) as session:
-        task_status.started()
-        try:
-            result = await session.request(
-                args.method, params, result_type=result_type, signed=signed
-            )
-        except OutcomeUnknown as error:
-            if not args.reconcile:
-                raise
-            console.note(f"outcome unknown ({describe(error)}); reconciling")
-            settled = await session.reconcile(error)
-            console.result(settled)
-            return EXIT_OK if settled.executed else EXIT_API_ERROR
-        console.result(result)
-        if args.rate_limits:
-            _show_rate_limits(session, console)
-    return EXIT_OK
-
-
-def _show_rate_limits(session: trio_binance.Session, console: Console) -> None:
-    for limit in session.statistics().rate_limits:
-        console.note(
-            f"rate limit {limit.rate_limit_type} {limit.interval_num} {limit.interval}: "
-            f"{limit.count}/{limit.limit}"
-        )
-
-
-async def user_data_command(
-    args: argparse.Namespace, console: Console, task_status: TaskStatus
-) -> int:
-    credentials = load_credentials(args)
-    if credentials is None:
-        raise UsageError("user-data needs the account's credentials (see --help)")
-    url = endpoint_url(args)
-    async with (
-        trio_binance.connect(url, credentials=credentials, logon=_logon(args)) as session,
-        session.user_data() as events,
-    ):
-        console.note(f"following the user data of API key {credentials.api_key[:8]}...")
-        task_status.started()
-        seen = 0
-        async for event in events:
-            console.event(event)
-            seen += 1
-            if seen == args.count:
-                break
-    return EXIT_OK
-
-
-async def stream_command(
-    args: argparse.Namespace, console: Console, task_status: TaskStatus
-) -> int:
-    url = args.url or STREAM_ENDPOINTS[args.endpoint]
-    async with trio_binance.market_streams(url, args.streams, raw=args.raw) as streams:
-        console.note(f"following {', '.join(streams.streams)}")
-        task_status.started()
-        seen = 0
-        async for message in streams:
-            console.stream_message(message.stream, message.event)
-            seen += 1
-            if seen == args.count:
-                break
-    return EXIT_OK
-
-
-async def exchange_command(
-    args: argparse.Namespace, console: Console, task_status: TaskStatus
-) -> int:
-    from trio_binance.testing import LocalExchange, MarketActivity, open_local_exchange
-    from trio_binance.testing.__main__ import describe as describe_exchange
-
-    activity = MarketActivity(seed=args.seed, interval=0.5) if args.simulate_market else None
-    exchange = LocalExchange()
-    exchange.demo_keys = exchange.create_demo_keys()
-    async with open_local_exchange(exchange, host=args.host, port=args.port, activity=activity):
-        if args.keys_dir is not None:
-            written = write_key_files(exchange.demo_keys.values(), Path(args.keys_dir))
-            console.note(f"wrote {len(written)} key files to {args.keys_dir}")
-        if args.json:
-            console.result(_exchange_summary(exchange))
-        else:
-            console.text(describe_exchange(exchange))
-        if args.host not in ("127.0.0.1", "::1", "localhost"):
-            console.note(f"warning: listening on {args.host}: anyone who can reach it can trade")
-        task_status.started()
-        await trio.sleep_forever()
-
-
-def _exchange_summary(exchange: Any) -> dict[str, Any]:
-    return {
-        "url": exchange.url,
-        "streams_url": exchange.streams_url,
-        "accounts": {
-            keys.account: {
-                "ed25519_api_key": keys.ed25519.api_key,
-                "ed25519_private_key_pem": keys.ed25519_private_pem,
-                "hmac_api_key": keys.hmac.api_key,
-                "hmac_secret": keys.hmac_secret,
-            }
-            for keys in exchange.demo_keys.values()
-        },
-    }
-
-
-def write_key_files(demo_keys: Any, directory: Path) -> list[Path]:
-    """``ACCOUNT.env`` (Ed25519) and ``ACCOUNT-hmac.env`` for ``--env-file``, readable by the
-    owner only, with the Ed25519 private key beside them."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for keys in demo_keys:
-        pem = directory / f"{keys.account}-ed25519.pem"
-        files = {
-            pem: keys.ed25519_private_pem,
-            directory / f"{keys.account}.env": (
-                f"BINANCE_API_KEY={keys.ed25519.api_key}\n"
-                f"BINANCE_PRIVATE_KEY_PATH={pem.resolve()}\n"
-            ),
-            directory / f"{keys.account}-hmac.env": (
-                f"BINANCE_API_KEY={keys.hmac.api_key}\nBINANCE_API_SECRET={keys.hmac_secret}\n"
-            ),
-        }
-        for path, text in files.items():
-            path.touch(mode=0o600)
-            path.chmod(0o600)
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
-
-
-async def demo_command(args: argparse.Namespace, console: Console, task_status: TaskStatus) -> int:
-    task_status.started()
-    return await run_demo()
+Handler = Callable[[argparse.Namespace, Console, TaskStatus], Awaitable[int]]
 
 
 # --- the parser -------------------------------------------------------------------------
@@ -290,7 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_call(commands)
+    _add_user_data(commands)
+    _add_stream(commands)
+    _add_exchange(commands)
+    _subcommand(commands, "demo", demo_command, "run a tour against an embedded local exchange")
+    return parser
 
+
+def _add_call(commands: Any) -> None:
     call = _subcommand(commands, "call", call_command, "call any WebSocket API method")
     call.add_argument("method", metavar="METHOD", help="e.g. time, depth, order.place")
     call.add_argument(
@@ -312,11 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument(
         "--rate-limits", action="store_true", help="print the rate-limit usage to stderr"
     )
-    for command in (call,):
-        add_connection_options(command)
-        add_credential_options(command)
-        add_output_options(command)
+    add_connection_options(call)
+    add_credential_options(call)
+    add_output_options(call)
 
+
+def _add_user_data(commands: Any) -> None:
     user_data = _subcommand(
         commands, "user-data", user_data_command, "follow an account's events", follows=True
     )
@@ -327,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_credential_options(user_data)
     add_output_options(user_data)
 
+
+def _add_stream(commands: Any) -> None:
     stream = _subcommand(
         commands, "stream", stream_command, "follow market data streams", follows=True
     )
@@ -339,17 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument(
         "--raw", action="store_true", help="one raw stream per connection (/ws/<stream>)"
     )
-    stream_endpoints = stream.add_argument_group("endpoint")
-    stream_endpoints.add_argument(
+    endpoints = stream.add_argument_group("endpoint")
+    endpoints.add_argument(
         "-e",
         "--endpoint",
         choices=list(STREAM_ENDPOINTS),
         default="production",
         help="Binance environment (default: production); local is `trio-binance exchange`",
     )
-    stream_endpoints.add_argument("--url", help="market streams URL to use instead of a preset")
+    endpoints.add_argument("--url", help="market streams URL to use instead of a preset")
     add_output_options(stream)
 
+
+def _add_exchange(commands: Any) -> None:
     exchange = _subcommand(
         commands,
         "exchange",
@@ -364,16 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     exchange.add_argument(
         "--keys-dir", metavar="DIR", help="also write the demo keys there, for --env-file"
     )
-    exchange.add_argument("--json", action="store_true", help="print the keys as JSON")
+    exchange.add_argument("--json", action="store_true", help="print the URLs and keys as JSON")
     exchange.add_argument(
         "--simulate-market",
         action="store_true",
         help="a simulated maker and taker trade every symbol, so streams have data",
     )
     exchange.add_argument("--seed", type=int, default=0, help="seed of the simulated market")
-
-    _subcommand(commands, "demo", demo_command, "run a tour against an embedded local exchange")
-    return parser
 
 
 def _positive(text: str) -> int:
