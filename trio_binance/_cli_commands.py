@@ -8,8 +8,9 @@ not handle itself propagate to ``_cli.dispatch``, which turns them into exit sta
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import trio
 
@@ -24,6 +25,9 @@ from trio_binance._endpoints import ENDPOINTS, STREAM_ENDPOINTS
 from trio_binance._exceptions import OutcomeUnknown
 from trio_binance._methods import METHODS
 from trio_binance.models import METHOD_RESULTS
+
+if TYPE_CHECKING:  # the local exchange is imported only by the command that runs it
+    from trio_binance.testing import DemoKeys, LocalExchange
 
 TaskStatus = trio.TaskStatus[None]
 
@@ -182,7 +186,7 @@ async def exchange_command(
         await trio.sleep_forever()
 
 
-def _exchange_summary(exchange: Any) -> dict[str, Any]:
+def _exchange_summary(exchange: LocalExchange) -> dict[str, Any]:
     return {
         "url": exchange.url,
         "streams_url": exchange.streams_url,
@@ -198,7 +202,7 @@ def _exchange_summary(exchange: Any) -> dict[str, Any]:
     }
 
 
-def write_key_files(demo_keys: Any, directory: Path) -> list[Path]:
+def write_key_files(demo_keys: Iterable[DemoKeys], directory: Path) -> list[Path]:
     """``ACCOUNT.env`` (Ed25519) and ``ACCOUNT-hmac.env`` for ``--env-file``, readable by the
     owner only, with the Ed25519 private key beside them."""
     directory.mkdir(parents=True, exist_ok=True)
