@@ -152,6 +152,7 @@ async def tour(exchange: LocalExchange, alice: DemoKeys, bob: DemoKeys) -> None:
             trio_binance.local_order_book(streams, session, SYMBOL) as book,
             trio.open_nursery() as nursery,
         ):
+            heading("trading (<- alice's user-data events, ~ market data, printed as they arrive)")
             say(f"market streams: {', '.join(market_data)} and a local order book")
             await nursery.start(printer.follow, session)
             await nursery.start(print_market_data, streams)
@@ -188,7 +189,6 @@ async def show_exchange_info(session: trio_binance.Session) -> None:
 async def trade(
     session: trio_binance.Session, counterparty: trio_binance.Session, printer: EventPrinter
 ) -> None:
-    heading("trading (<- alice's user-data events, ~ market data, printed as they arrive)")
     ask = await counterparty.place_order(
         symbol=SYMBOL, side="SELL", type="LIMIT", time_in_force="GTC", price="30000", quantity="0.5"
     )
