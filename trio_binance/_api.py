@@ -20,6 +20,7 @@ the Python parameter. Order-creating calls then get every client order id they l
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -146,7 +147,7 @@ def _amount(wire: str, value: object) -> str:
     number = _decimal(wire, value)
     if not number.is_finite() or number <= 0:
         raise _invalid(wire, f"must be above zero, got {value}")
-    return decimal_text(number, python_name(wire))
+    return decimal_text(number)  # finite: cannot fail, so no name to spell
 
 
 def _recv_window(wire: str, value: object) -> int | str:
@@ -301,14 +302,24 @@ _LIMIT_MAX: Mapping[str, int] = MappingProxyType(
 )
 
 
-def _checked_value(method: str, wire: str, value: object) -> object:
+def _check_for(method: str, wire: str) -> _Check:
     if wire == "limit":
-        return _integer(wire, value, minimum=1, maximum=_LIMIT_MAX[method])
+        return functools.partial(_integer, minimum=1, maximum=_LIMIT_MAX[method])
     lowered = wire.lower()
     for suffix, check in _CHECKS_BY_SUFFIX:
         if lowered.endswith(suffix):
-            return check(wire, value)
+            return check
     raise AssertionError(f"no check for parameter {wire!r} of {method}")  # pragma: no cover
+
+
+# Pure (the tables above are read-only), so caching changes no behaviour: it saves renaming
+# and searching the suffixes for every argument of every call. Bounded: the typed methods
+# have a few hundred (method, argument) pairs in all.
+@functools.lru_cache(maxsize=2048)
+def _parameter(method: str, name: str) -> tuple[str, _Check]:
+    """The wire name of argument ``name`` of ``method``, and the check of its values."""
+    wire = wire_name(name)
+    return wire, _check_for(method, wire)
 
 
 # --- rules across parameters, per method -------------------------------------------------
@@ -507,9 +518,23 @@ _ORDER_LEGS: Mapping[str, tuple[tuple[str, bool], ...]] = MappingProxyType(
 )
 
 
+# Cached (pure, and only ever called with the legs and names of the tables above): an order
+# check then costs dict lookups, not string building and closures on every call.
+@functools.cache
 def _leg(prefix: str, name: str) -> str:
     """The wire name of parameter ``name`` of the leg ``prefix``: ``working`` + ``price``."""
     return prefix + name[0].upper() + name[1:] if prefix else name
+
+
+@functools.cache
+def _leg_rules(prefix: str) -> tuple[_Rule, _Rule, _Rule]:
+    """The leg's MARKET quantity rule, then the rules it obeys whatever its type."""
+    return (
+        _at_most_one(_leg(prefix, "quantity"), _leg(prefix, "quoteOrderQty")),
+        # Pegged orders: "pegOffsetType and pegOffsetValue ... must be specified together."
+        _together(_leg(prefix, "pegOffsetType"), _leg(prefix, "pegOffsetValue")),
+        _iceberg_needs_gtc(_leg(prefix, "icebergQty"), _leg(prefix, "timeInForce")),
+    )
 
 
 def _check_order(params: Mapping[str, object], prefix: str, *, own_quantity: bool) -> None:
@@ -524,11 +549,11 @@ def _check_order(params: Mapping[str, object], prefix: str, *, own_quantity: boo
         if not any(name in params for name in names):
             either = "".join(f" (or {python_name(name)!r})" for name in names[1:])
             raise _invalid(names[0], f"is required for a {order_type} order{either}")
+    market_quantity, pegged_offset, iceberg_gtc = _leg_rules(prefix)
     if order_type == "MARKET":
-        _at_most_one(_leg(prefix, "quantity"), _leg(prefix, "quoteOrderQty"))(params)
-    # Pegged orders: "pegOffsetType and pegOffsetValue ... must be specified together."
-    _together(_leg(prefix, "pegOffsetType"), _leg(prefix, "pegOffsetValue"))(params)
-    _iceberg_needs_gtc(_leg(prefix, "icebergQty"), _leg(prefix, "timeInForce"))(params)
+        market_quantity(params)
+    pegged_offset(params)
+    iceberg_gtc(params)
 
 
 def checked_params(method: str, arguments: Mapping[str, object]) -> dict[str, object]:
@@ -537,11 +562,11 @@ def checked_params(method: str, arguments: Mapping[str, object]) -> dict[str, ob
     Names become camelCase, ``None`` values are left out, every value is checked and made
     canonical, then the method's rules are applied. Raises ``InvalidParameter``.
     """
-    params = {
-        wire: _checked_value(method, wire, value)
-        for wire, value in ((wire_name(name), value) for name, value in arguments.items())
-        if value is not None
-    }
+    params: dict[str, object] = {}
+    for name, value in arguments.items():
+        if value is not None:
+            wire, check = _parameter(method, name)
+            params[wire] = check(wire, value)
     for rule in _RULES.get(method, ()):
         rule(params)
     for prefix, own_quantity in _ORDER_LEGS.get(method, ()):
