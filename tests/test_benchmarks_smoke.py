@@ -155,3 +155,32 @@ def test_streams(
     assert "| trade, combined |" in printed
     assert "local_order_book end to end" in printed
     assert "ours without decoding/bare" in printed
+
+
+def test_api(
+    load: Callable[[str], ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trio_binance import _api
+
+    bench = load("bench_api")
+    out = tmp_path / "api.json"
+    results = bench.main(
+        ["--runs", "1", "--iterations", "3", "--requests", "4", "--json", str(out)]
+    )
+
+    assert set(results["checks_ns"]) == {
+        "checked_params",
+        "checked_params before",
+        "typed preparation",
+        "typed preparation before",
+    }
+    assert set(results["place_order_us"]) == {"request", "place_order", "place_order before"}
+    assert set(results["typed_minus_request_us"]) == {"place_order", "place_order before"}
+    assert _api.checked_params is not bench.before_checked_params  # the baseline is undone
+    assert bench.before_checked_params("order.place", bench.ARGUMENTS) == _api.checked_params(
+        "order.place", bench.ARGUMENTS
+    )
+    assert json.loads(out.read_text())["benchmark"] == "bench_api"
+    printed = capsys.readouterr().out
+    assert "| checked_params    |" in printed
+    assert "| place_order, checks before    |" in printed
