@@ -238,6 +238,11 @@ def before_checks() -> Any:
         _api.checked_params = checked_params
 
 
+def rotated(names: list[str], turn: int) -> list[str]:
+    shift = turn % len(names)
+    return names[shift:] + names[:shift]
+
+
 async def us_per_request(place: Callable[[], Awaitable[object]], count: int) -> float:
     start = time.perf_counter_ns()
     for _ in range(count):
@@ -262,15 +267,18 @@ async def measure_place_order(runs: int, requests: int) -> dict[str, list[float]
             async def typed() -> object:
                 return await session.place_order(**ORDER)  # type: ignore[arg-type]
 
+            async def typed_before() -> object:
+                with before_checks():
+                    return await typed()
+
+            places = {"request": untyped, "place_order": typed, "place_order before": typed_before}
             await us_per_request(typed, 50)  # warm up: connection, caches, decoders
             block = max(1, requests // SLICES)
             for _ in range(runs):
                 totals = dict.fromkeys(figures, 0.0)
-                for _ in range(SLICES):
-                    totals["request"] += await us_per_request(untyped, block)
-                    totals["place_order"] += await us_per_request(typed, block)
-                    with before_checks():
-                        totals["place_order before"] += await us_per_request(typed, block)
+                for turn in range(SLICES):  # each contender takes each place in the order
+                    for name in rotated(list(places), turn):
+                        totals[name] += await us_per_request(places[name], block)
                 for name, total in totals.items():
                     figures[name].append(total / SLICES)
     return figures
