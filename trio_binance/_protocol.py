@@ -63,7 +63,7 @@ class ErrorBody(msgspec.Struct, frozen=True, gc=False):
             return None
         try:
             return msgspec.json.decode(self.data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return None
 
 
@@ -176,6 +176,10 @@ class BadFrame(msgspec.Struct, frozen=True, gc=False):
 Frame: TypeAlias = ResultResponse | ErrorResponse | UserDataFrame | ConnectionEvent | BadFrame
 
 
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def quote(data: str | bytes) -> str:
     """A short, printable excerpt of a frame for error messages and logs."""
     text = data if isinstance(data, str) else data.decode("utf-8", "replace")
@@ -198,6 +202,12 @@ class FrameDecoder:
             envelope = self._envelope.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return BadFrame(f"{exc}: {quote(data)}", self._find_request_id(data))
+        except RecursionError:  # msgspec's guard against nesting that would overflow the stack
+            return BadFrame(f"JSON nested too deeply: {quote(data)}", self._find_request_id(data))
+        except UnicodeEncodeError:
+            # Lone surrogates: what invalid UTF-8 becomes when a transport decodes a text
+            # frame with "surrogateescape" instead of refusing it.
+            return BadFrame(f"text frame is not valid UTF-8: {quote(_printable(data))}")
         return self._classify(envelope, data)
 
     def _classify(self, env: _Envelope, data: str) -> Frame:
@@ -216,7 +226,7 @@ class FrameDecoder:
     def _connection_event(self, event: msgspec.Raw, data: str) -> Frame:
         try:
             event_type = self._event_type.decode(event).e
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             event_type = ""
         if not event_type:
             return BadFrame(f"event without a type: {quote(data)}")
@@ -225,7 +235,7 @@ class FrameDecoder:
     def _find_request_id(self, data: str) -> RequestId:
         try:
             return self._id_only.decode(data).id
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
             return None
 
 
@@ -292,7 +302,10 @@ def decode_result(raw: msgspec.Raw, result_type: type[T]) -> T:
     Raises ``msgspec.ValidationError`` / ``msgspec.DecodeError`` when it does not fit.
     """
     decoder: msgspec.json.Decoder[T] = decoder_for(result_type)  # type: ignore[arg-type]
-    return decoder.decode(raw)
+    try:
+        return decoder.decode(raw)
+    except RecursionError:
+        raise msgspec.DecodeError("JSON nested too deeply") from None
 
 
 def rate_limits_summary(rate_limits: list[RateLimit] | None) -> Mapping[str, int]:

@@ -410,7 +410,7 @@ def decode_stream_payload(stream_name: str, payload: JsonInput) -> StreamEvent:
         return _decode_known(stream_name, payload)
     except msgspec.ValidationError as exc:
         return _unknown_or_malformed(stream_name, payload, exc)
-    except (msgspec.DecodeError, UnicodeEncodeError) as exc:  # str with lone surrogates
+    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError) as exc:
         raise ProtocolError(f"{stream_name} payload is not valid JSON: {exc}") from exc
 
 
@@ -512,7 +512,7 @@ def decode_combined_frame(frame: str | bytes) -> StreamMessage | ControlReply | 
     """
     try:
         envelope = _FRAME_DECODER.decode(frame)
-    except (msgspec.DecodeError, UnicodeEncodeError) as exc:  # str with lone surrogates
+    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError) as exc:
         raise ProtocolError(f"malformed stream frame: {exc}") from exc
     if envelope.stream is not None and envelope.data:
         return StreamMessage(envelope.stream, decode_stream_payload(envelope.stream, envelope.data))

@@ -266,7 +266,7 @@ def decode_user_event(raw: JsonInput) -> UserDataEvent:
         return _KNOWN_DECODER.decode(raw)
     except msgspec.ValidationError as exc:
         return _unknown_or_malformed(raw, exc)
-    except (msgspec.DecodeError, UnicodeEncodeError) as exc:  # str with lone surrogates
+    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError) as exc:
         raise ProtocolError(f"user-data event is not valid JSON: {exc}") from exc
 
 

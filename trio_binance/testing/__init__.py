@@ -31,6 +31,7 @@ from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
     Drop,
+    Duplicate,
     Fault,
     FaultPlan,
     Garbage,
@@ -91,6 +92,7 @@ __all__ = [
     "Delay",
     "DemoKeys",
     "Drop",
+    "Duplicate",
     "ExchangeConfig",
     "ExchangeError",
     "Fault",

@@ -1,6 +1,6 @@
 """Faults a test can arm on the local exchange, so every failure a client must survive is
-repeatable: dropped connections, silence, late or reordered replies, errors after execution,
-rate-limit rejections, garbage frames.
+repeatable: dropped connections, silence, late, reordered or duplicated replies, errors after
+execution, rate-limit rejections, garbage frames.
 
 A fault is armed with :meth:`FaultPlan.arm` for a method (or any method), for one connection
 (or all), for a number of requests (or until cleared); the next matching request takes it.
@@ -69,7 +69,14 @@ class Malformed:
     body: str = '"status": "not-a-number"'
 
 
-Fault: TypeAlias = Drop | Silent | Delay | Reply | Garbage | Malformed
+@dataclass(frozen=True)
+class Duplicate:
+    """Answer, then send the same reply ``copies`` more times (a duplicated response id)."""
+
+    copies: int = 1
+
+
+Fault: TypeAlias = Drop | Silent | Delay | Reply | Garbage | Malformed | Duplicate
 
 
 @dataclass

@@ -41,6 +41,7 @@ from trio_binance.testing._errors import ExchangeError
 from trio_binance.testing._faults import (
     Delay,
     Drop,
+    Duplicate,
     Fault,
     FaultPlan,
     Garbage,
@@ -799,6 +800,10 @@ class LocalExchange:
             await connection.send(self._answer(connection, frame, method))
         elif isinstance(fault, Malformed):
             await connection.send_raw(f'{{"id": {_json_id(frame.id)}, {fault.body}}}')
+        elif isinstance(fault, Duplicate):
+            reply = self._answer(connection, frame, method)
+            for _ in range(1 + fault.copies):
+                await connection.send(reply)
 
 
 _WRITE_BATCH = 256
