@@ -96,6 +96,7 @@ from trio_binance._stream_feed import (
 )
 from trio_binance._transport import (
     Connection,
+    InsecureTransportWarning,
     Transport,
     TransportClosed,
     TransportName,
@@ -150,6 +151,7 @@ __all__ = [
     "GaveUp",
     "GovernorStatistics",
     "HmacCredentials",
+    "InsecureTransportWarning",
     "InvalidParameter",
     "IpBanActive",
     "IpBanned",

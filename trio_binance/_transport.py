@@ -10,9 +10,11 @@ which library carries the frames.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import ssl
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -41,6 +43,11 @@ TransportName = Literal["trio-websocket", "websockets"]
 # What ``transport=None`` means. A constant, not a setting: the suite's conftest patches it to
 # run every test on each transport.
 DEFAULT_TRANSPORT: TransportName = "trio-websocket"
+
+
+class InsecureTransportWarning(UserWarning):
+    """A connection that does not verify who it talks to: API keys, signatures and orders
+    can be read and changed by anyone on the path. Only ever for local testing."""
 
 
 class TransportClosed(Exception):
@@ -112,17 +119,36 @@ def resolve_transport(transport: Transport | TransportName | None) -> Transport:
 
 
 class TrioWebsocketTransport:
-    """The default transport, built on trio-websocket."""
+    """The default transport, built on trio-websocket.
+
+    TLS certificates and host names are always verified against the system's trust store.
+    ``ssl_context`` replaces it (e.g. a private CA); a context that does not verify, or
+    ``insecure_skip_verify=True``, works but warns with :class:`InsecureTransportWarning`.
+    """
 
     def __init__(
         self,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        insecure_skip_verify: bool = False,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
         message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
+        if insecure_skip_verify:
+            if ssl_context is not None:
+                raise ValueError("give ssl_context or insecure_skip_verify, not both")
+            ssl_context = ssl.create_default_context()
+            ssl_context.check_hostname = False
+            ssl_context.verify_mode = ssl.CERT_NONE
+        if ssl_context is not None and not _verifies(ssl_context):
+            warnings.warn(
+                "TLS certificate verification is OFF for this transport: anyone on the network "
+                "path can read and alter API keys, signatures and orders",
+                InsecureTransportWarning,
+                stacklevel=2,
+            )
         self.ssl_context = ssl_context
         self.max_message_size = max_message_size
         self.receive_buffer_size = receive_buffer_size
@@ -188,6 +214,12 @@ async def open_stream(
 ) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
     """The TCP (and, for ``wss://``, TLS) stream a WebSocket handshake runs over."""
     if not target.secure:
+        if not _is_loopback(target.host):
+            warnings.warn(
+                f"unencrypted ws:// connection to {target.host}: use wss:// beyond loopback",
+                InsecureTransportWarning,
+                stacklevel=2,
+            )
         return await trio.open_tcp_stream(target.host, target.port)
     # TLS always verifies certificates: the default context does, and a caller's own context
     # is the only way to change that.
@@ -279,6 +311,19 @@ def _pong_refused_while_closing(group: BaseExceptionGroup[BaseException]) -> boo
     then, and RFC 6455 §5.5.1 owes nothing after a Close, so the close simply completes."""
     refused, rest = group.split(wsproto.utilities.LocalProtocolError)
     return refused is not None and rest is None
+
+
+def _verifies(context: ssl.SSLContext) -> bool:
+    return context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _connect_failure(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
