@@ -290,3 +290,27 @@ async def test_resilient_flood_through_rotations_and_drops_marks_every_loss(
     assert ledger.unexplained() == []
     assert ledger.markers == stream_stats.gaps <= 8
     assert len(ledger.numbers) > EVENTS * 0.5
+
+
+async def test_a_cancelled_subscribe_leaves_no_subscription_behind(
+    local_exchange: LocalExchange,
+    alice: trio_binance.Credentials,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Found by the soak: a caller cancelled after its subscribe was written left an active
+    subscription on the exchange that the session did not know of, and the next
+    ``user_data()`` for the account was refused (-2035). The session now ends it."""
+    async with trio_binance.connect(local_exchange.url, credentials=alice) as session:
+        local_exchange.faults.delay(1.0, "userDataStream.subscribe")  # executed, answered late
+        with trio.move_on_after(0.5) as cancelled:
+            async with session.user_data():
+                pytest.fail("the subscribe was meant to be cancelled")  # pragma: no cover
+        assert cancelled.cancelled_caught
+        assert await session.user_data_subscriptions() == []
+        async with session.user_data() as events:
+            local_exchange.publish_user_event(
+                "alice", {"e": "balanceUpdate", "E": 1, "a": ASSET, "d": "1", "T": 7}
+            )
+            event = await events.__anext__()
+            assert isinstance(event, BalanceUpdate)
+        assert session.statistics().subscriptions == 0

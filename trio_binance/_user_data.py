@@ -69,6 +69,7 @@ logger = logging.getLogger("trio_binance.user_data")
 SUBSCRIBE: Final = "userDataStream.subscribe"
 SUBSCRIBE_SIGNATURE: Final = "userDataStream.subscribe.signature"
 UNSUBSCRIBE: Final = "userDataStream.unsubscribe"
+SUBSCRIPTIONS: Final = "session.subscriptions"
 
 DEFAULT_BUFFER_SIZE: Final = 10_000
 """Events buffered per stream before it overflows: a busy account's burst."""
@@ -515,6 +516,14 @@ class UserDataMixin:
         try:
             subscription = await self._subscribe(method, signing)
             subscribed = True
+        except trio.Cancelled:
+            # The subscribe may have reached the exchange, and its reply is now dropped: end
+            # the subscription it made, or it would stay active unknown to us and the next
+            # subscribe for this account would be refused (-2035). Shielded and bounded, like
+            # the unsubscribe when a block is left.
+            with trio.move_on_after(self._close_timeout, shield=True):
+                await self._unsubscribe_unknown(registry)
+            raise
         finally:
             if not subscribed:  # refused, failed or cancelled: give the reservation back
                 registry.release(api_key)
@@ -580,6 +589,25 @@ class UserDataMixin:
         finally:
             self.remove_subscription(stream.subscription_id)
             self._user_data().deactivate(stream, api_key)
+
+    async def _unsubscribe_unknown(self, registry: _Registry) -> None:
+        """Unsubscribe the connection's subscriptions that no stream of this session holds.
+
+        Only when no other subscribe is in flight (ours still counts as one): the listing
+        carries ids only, so another caller's fresh subscription could not be told apart.
+        The listing is sent after the cancelled subscribe, so it sees what that one made.
+        """
+        if self.closed or registry.subscribing > 1:
+            return
+        try:
+            listed = await self.request(SUBSCRIPTIONS, result_type=list[Subscription])
+        except BinanceError as exc:
+            logger.warning("listing user data subscriptions failed: %s", exc)
+            return
+        for entry in listed:
+            if entry.subscription_id not in registry.streams:
+                logger.debug("ending subscription %s of a cancelled subscribe", entry)
+                await self._unsubscribe(entry.subscription_id)
 
     async def _unsubscribe(self, subscription_id: int) -> None:
         # Shielded so a cancelled block still unsubscribes; bounded like a close handshake.
