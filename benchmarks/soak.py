@@ -173,6 +173,8 @@ class Soak:
             await self.churn_subscription(session)
         if n == int(self.requests * WARM_UP_FRACTION):
             self.measure("warm")
+        if self.requests >= 10 and n % (self.requests // 10) == 0:
+            print(f"  {n:,} requests started, RSS {rss_bytes() / 2**20:.1f} MiB", flush=True)
 
     async def outcome_of(self, session: trio_binance.Session, method: str, n: int) -> str:
         try:
