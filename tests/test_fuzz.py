@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -377,3 +378,15 @@ async def test_invalid_utf8_text_frame_fails_the_connection_and_what_waits(
 
     with trio.fail_after(30):
         await with_live_session(body)
+
+
+def test_long_run_driver_runs_and_reports(tmp_path: Path) -> None:
+    """tests/fuzz_long.py (the million-input run) still works: a few inputs, no failure."""
+    import fuzz_long
+
+    result = fuzz_long.main(["--inputs", "40", "--failures", str(tmp_path / "failures")])
+    assert result["inputs"] == 40
+    assert result["failing"] == 0
+    assert isinstance(result["generated_frames"], int)
+    assert result["generated_frames"] > 0
+    assert not (tmp_path / "failures").exists()
