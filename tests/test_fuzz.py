@@ -49,7 +49,13 @@ from trio_binance._protocol import (
     rate_limits_summary,
 )
 from trio_binance._transport import TrioWebsocketTransport
-from trio_binance.models import METHOD_RESULTS, ServerTime, decode_user_event
+from trio_binance.models import (
+    METHOD_RESULTS,
+    ServerTime,
+    decode_combined_frame,
+    decode_stream_payload,
+    decode_user_event,
+)
 from trio_binance.testing import Garbage, LocalExchange, Malformed, Request, open_local_exchange
 from trio_binance.testing._faults import Duplicate
 from trio_binance.testing._limits import Limit, RateLimitConfig
@@ -128,6 +134,29 @@ def test_core_typed_results_with_wrong_types_raise_only_decode_errors(
 def test_core_user_events_with_wrong_types_raise_only_protocol_error(event: Any) -> None:
     with contextlib.suppress(ProtocolError):
         decode_user_event(json.dumps(event).encode())
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        f'{{"e": 5, "x": {DEEP}}}',
+        f'{{"x": {DEEP}, "e": "balanceUpdate"}}',
+        f'{{"e": "balanceUpdate", "x": {DEEP}}}',
+        f'{{"e": "somethingNew", "x": {DEEP}}}',
+    ],
+)
+def test_core_events_nested_too_deeply_raise_only_protocol_error(payload: str) -> None:
+    """Found by the long fuzz run: a known event type with nesting deeper than msgspec's
+    guard failed validation first, then raised RecursionError while its type was probed."""
+    with contextlib.suppress(ProtocolError):
+        decode_user_event(payload.encode())
+    with contextlib.suppress(ProtocolError):
+        decode_stream_payload("btcusdt@trade", payload.encode())
+    with contextlib.suppress(ProtocolError):
+        decode_combined_frame(f'{{"stream": "btcusdt@trade", "data": {payload}}}')
 
 
 def test_core_oversized_frame_is_classified_with_a_bounded_quote() -> None:

@@ -396,7 +396,7 @@ def event_type_of(raw: JsonInput) -> str | None:
     """The string ``"e"`` of a JSON object, or ``None`` (not JSON, not an object, no ``"e"``)."""
     try:
         return _PROBE_DECODER.decode(raw).e
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nesting deeper than msgspec's guard
         return None
 
 
