@@ -27,6 +27,14 @@ from cryptography.x509.oid import NameOID
 import trio_binance
 from trio_binance import ConnectFailed, InsecureTransportWarning, TrioWebsocketTransport
 from trio_binance._transport import _is_loopback
+from trio_binance._transport_websockets import WebsocketsTransport
+
+# Every transport applies the same TLS policy.
+TRANSPORT_CLASSES = pytest.mark.parametrize(
+    "transport_class",
+    [TrioWebsocketTransport, WebsocketsTransport],
+    ids=["trio-websocket", "websockets"],
+)
 
 
 @dataclass(frozen=True)
@@ -151,46 +159,67 @@ async def test_default_transport_refuses_an_unknown_certificate(tls_url: str) ->
             pass  # pragma: no cover - never reached
 
 
-async def test_a_context_trusting_the_ca_connects(tls_url: str, pki: Pki) -> None:
+@pytest.mark.transport_specific
+@TRANSPORT_CLASSES
+async def test_a_context_trusting_the_ca_connects(
+    tls_url: str, pki: Pki, transport_class: type[TrioWebsocketTransport | WebsocketsTransport]
+) -> None:
     context = ssl.create_default_context(cadata=pki.ca_pem)
-    transport = TrioWebsocketTransport(ssl_context=context)
+    transport = transport_class(ssl_context=context)
     async with trio_binance.connect(tls_url, transport=transport) as session:
         assert await session.ping() is not None
 
 
-async def test_the_wrong_host_name_is_refused_even_with_the_ca(pki: Pki) -> None:
+@pytest.mark.transport_specific
+@TRANSPORT_CLASSES
+async def test_the_wrong_host_name_is_refused_even_with_the_ca(
+    pki: Pki, transport_class: type[TrioWebsocketTransport | WebsocketsTransport]
+) -> None:
     context = ssl.create_default_context(cadata=pki.ca_pem)
-    transport = TrioWebsocketTransport(ssl_context=context)
+    transport = transport_class(ssl_context=context)
     async with serving(pki.wrong_name_context) as url:
         with pytest.raises(ConnectFailed, match="IP address mismatch"):
             async with trio_binance.connect(url, transport=transport):
                 pass  # pragma: no cover - never reached
 
 
-async def test_insecure_skip_verify_connects_but_warns(tls_url: str) -> None:
+@pytest.mark.transport_specific
+@TRANSPORT_CLASSES
+async def test_insecure_skip_verify_connects_but_warns(
+    tls_url: str, transport_class: type[TrioWebsocketTransport | WebsocketsTransport]
+) -> None:
     with pytest.warns(InsecureTransportWarning, match="verification is OFF"):
-        transport = TrioWebsocketTransport(insecure_skip_verify=True)
+        transport = transport_class(insecure_skip_verify=True)
     async with trio_binance.connect(tls_url, transport=transport) as session:
         assert await session.ping() is not None
 
 
-def test_a_context_that_does_not_verify_warns() -> None:
+@TRANSPORT_CLASSES
+def test_a_context_that_does_not_verify_warns(
+    transport_class: type[TrioWebsocketTransport | WebsocketsTransport],
+) -> None:
     context = ssl.create_default_context()
     context.check_hostname = False
     with pytest.warns(InsecureTransportWarning):
-        TrioWebsocketTransport(ssl_context=context)
+        transport_class(ssl_context=context)
     context.verify_mode = ssl.CERT_NONE
     with pytest.warns(InsecureTransportWarning):
-        TrioWebsocketTransport(ssl_context=context)
+        transport_class(ssl_context=context)
 
 
-def test_insecure_skip_verify_and_a_context_are_exclusive() -> None:
+@TRANSPORT_CLASSES
+def test_insecure_skip_verify_and_a_context_are_exclusive(
+    transport_class: type[TrioWebsocketTransport | WebsocketsTransport],
+) -> None:
     with pytest.raises(ValueError, match="not both"):
-        TrioWebsocketTransport(ssl_context=ssl.create_default_context(), insecure_skip_verify=True)
+        transport_class(ssl_context=ssl.create_default_context(), insecure_skip_verify=True)
 
 
-def test_default_transport_verifies() -> None:
-    transport = TrioWebsocketTransport()
+@TRANSPORT_CLASSES
+def test_default_transport_verifies(
+    transport_class: type[TrioWebsocketTransport | WebsocketsTransport],
+) -> None:
+    transport = transport_class()
     assert transport.ssl_context is None  # the system trust store, verified, at connect time
 
 

@@ -136,20 +136,7 @@ class TrioWebsocketTransport:
         message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        if insecure_skip_verify:
-            if ssl_context is not None:
-                raise ValueError("give ssl_context or insecure_skip_verify, not both")
-            ssl_context = ssl.create_default_context()
-            ssl_context.check_hostname = False
-            ssl_context.verify_mode = ssl.CERT_NONE
-        if ssl_context is not None and not _verifies(ssl_context):
-            warnings.warn(
-                "TLS certificate verification is OFF for this transport: anyone on the network "
-                "path can read and alter API keys, signatures and orders",
-                InsecureTransportWarning,
-                stacklevel=2,
-            )
-        self.ssl_context = ssl_context
+        self.ssl_context = tls_context(ssl_context, insecure_skip_verify=insecure_skip_verify)
         self.max_message_size = max_message_size
         self.receive_buffer_size = receive_buffer_size
         self.message_queue_size = message_queue_size
@@ -311,6 +298,29 @@ def _pong_refused_while_closing(group: BaseExceptionGroup[BaseException]) -> boo
     then, and RFC 6455 §5.5.1 owes nothing after a Close, so the close simply completes."""
     refused, rest = group.split(wsproto.utilities.LocalProtocolError)
     return refused is not None and rest is None
+
+
+def tls_context(
+    ssl_context: ssl.SSLContext | None, *, insecure_skip_verify: bool
+) -> ssl.SSLContext | None:
+    """The TLS policy every transport applies: verified unless turned off explicitly, loudly.
+
+    ``None`` means the system trust store, verified, at connect time.
+    """
+    if insecure_skip_verify:
+        if ssl_context is not None:
+            raise ValueError("give ssl_context or insecure_skip_verify, not both")
+        ssl_context = ssl.create_default_context()
+        ssl_context.check_hostname = False
+        ssl_context.verify_mode = ssl.CERT_NONE
+    if ssl_context is not None and not _verifies(ssl_context):
+        warnings.warn(
+            "TLS certificate verification is OFF for this transport: anyone on the network "
+            "path can read and alter API keys, signatures and orders",
+            InsecureTransportWarning,
+            stacklevel=3,
+        )
+    return ssl_context
 
 
 def _verifies(context: ssl.SSLContext) -> bool:

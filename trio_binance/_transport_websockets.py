@@ -33,6 +33,7 @@ from trio_binance._transport import (
     TransportClosed,
     handshake_rejected,
     open_stream,
+    tls_context,
 )
 
 # Failures of a handshake: the socket (OSError), TLS (trio reports it as a broken stream), the
@@ -44,19 +45,22 @@ class WebsocketsTransport:
     """The fast transport, built on websockets' Trio client (``pip install trio-binance-ws[fast]``).
 
     Select it per session with ``connect(url, transport="websockets")``, or pass an instance
-    to change its settings. ``message_queue_size`` is how many frames websockets may buffer
-    before it stops reading the socket; the session's reader drains them promptly.
+    to change its settings. TLS is verified exactly as by the default transport: a context
+    that does not verify, or ``insecure_skip_verify=True``, works but warns.
+    ``message_queue_size`` is how many frames websockets may buffer before it stops reading
+    the socket; the session's reader drains them promptly.
     """
 
     def __init__(
         self,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        insecure_skip_verify: bool = False,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        self.ssl_context = ssl_context
+        self.ssl_context = tls_context(ssl_context, insecure_skip_verify=insecure_skip_verify)
         self.max_message_size = max_message_size
         self.message_queue_size = message_queue_size
         self.connect_timeout = connect_timeout
