@@ -34,6 +34,7 @@ import trio_websocket
 import trio_binance
 from trio_binance._order_book import BookSync
 from trio_binance._stream_control import FrameClassifier
+from trio_binance._transport import TransportName
 from trio_binance.models import OrderBook
 from trio_binance.models._streams import DepthUpdateEvent, StreamMessage, decode_stream_payload
 
@@ -165,13 +166,16 @@ async def bare(blaster: Blaster, stream: str, combined: bool) -> float:
     return blaster.count / (time.perf_counter() - start)
 
 
-async def ours(blaster: Blaster, stream: str, combined: bool) -> float:
+async def ours(
+    blaster: Blaster, stream: str, combined: bool, transport: TransportName = "trio-websocket"
+) -> float:
     start = time.perf_counter()
     taken = 0
     async with trio_binance.market_streams(
         f"ws://127.0.0.1:{blaster.port}",
         [stream],
         raw=not combined,
+        transport=transport,
         buffer_size=blaster.count,
         close_timeout=1,
     ) as streams:
@@ -245,9 +249,17 @@ def decoding_skipped(stream: str) -> Iterator[None]:
         FrameClassifier.decode = original  # type: ignore[method-assign]
 
 
-async def measure(frames: int, runs: int, breakdown: bool) -> dict[str, Any]:
+async def measure(
+    frames: int, runs: int, breakdown: bool, transport: TransportName = "trio-websocket"
+) -> dict[str, Any]:
     blaster = Blaster(frames)
-    results: dict[str, Any] = {"frames": frames, "runs": runs, "cases": {}, "book": {}}
+    results: dict[str, Any] = {
+        "frames": frames,
+        "runs": runs,
+        "transport": transport,
+        "cases": {},
+        "book": {},
+    }
     async with trio.open_nursery() as nursery:
         await nursery.start(blaster.serve)
         for label, stream, combined in CASES:
@@ -255,13 +267,13 @@ async def measure(frames: int, runs: int, breakdown: bool) -> dict[str, Any]:
             ratios, undecoded_ratios = [], []
             for _ in range(runs):
                 b = await bare(blaster, stream, combined)
-                o = await ours(blaster, stream, combined)
+                o = await ours(blaster, stream, combined, transport)
                 rates["bare"].append(b)
                 rates["ours"].append(o)
                 ratios.append(o / b)
                 if breakdown:
                     with decoding_skipped(stream):
-                        u = await ours(blaster, stream, combined)
+                        u = await ours(blaster, stream, combined, transport)
                     rates["ours, no decode"].append(u)
                     undecoded_ratios.append(u / b)
             results["cases"][label] = {
@@ -331,6 +343,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--breakdown", action="store_true", help="also run ours with decoding skipped"
     )
+    parser.add_argument(
+        "--transport",
+        choices=["trio-websocket", "websockets"],
+        default="trio-websocket",
+        help="the transport under ours (the bare baseline is always trio-websocket)",
+    )
     _common.add_output_arguments(parser)
     args = parser.parse_args(argv)
     if args.frames < 2 or args.runs < 1:
@@ -338,9 +356,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(_common.describe_machine())
     print(
         f"{args.frames:,} frames per run, {args.runs} runs; depth events carry "
-        f"{DEPTH_LEVELS} levels a side\n"
+        f"{DEPTH_LEVELS} levels a side; ours on the {args.transport} transport\n"
     )
-    results: dict[str, Any] = trio.run(measure, args.frames, args.runs, args.breakdown)
+    results: dict[str, Any] = trio.run(
+        measure, args.frames, args.runs, args.breakdown, args.transport
+    )
     report(results)
     path = _common.write_results("bench_streams", results, args.json)
     if path is not None:

@@ -157,6 +157,14 @@ def test_streams(
     assert "ours without decoding/bare" in printed
 
 
+def test_streams_on_the_fast_transport(load: Callable[[str], ModuleType]) -> None:
+    bench = load("bench_streams")
+    results = bench.main(["--runs", "1", "--frames", "20", "--transport", "websockets"])
+
+    assert results["transport"] == "websockets"
+    assert all(case["ratios"][0] > 0 for case in results["cases"].values())
+
+
 def test_api(
     load: Callable[[str], ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
