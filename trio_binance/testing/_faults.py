@@ -11,7 +11,7 @@ the docs and tests use; ``arm`` takes any :data:`Fault`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,54 @@ class Rule:
         )
 
 
-class FaultPlan:
-    """The faults armed on one local exchange, taken in the order they were armed."""
+class _ArmedRule(Protocol):
+    remaining: int | None
+    taken: int
+
+    def matches(self, target: str, connection: int, /) -> bool: ...
+
+
+RuleT = TypeVar("RuleT", bound=_ArmedRule)
+
+
+class RuleBook(Generic[RuleT]):
+    """Armed rules, taken in the order they were armed; what the API and stream fault plans
+    share (they differ in what a rule matches on: a method or a stream)."""
 
     def __init__(self) -> None:
-        self._rules: list[Rule] = []
+        self._rules: list[RuleT] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def _add(self, rule: RuleT) -> RuleT:
+        if rule.remaining is not None and rule.remaining < 1:
+            raise ValueError("times must be at least 1, or None for 'until cleared'")
+        self._rules.append(rule)
+        return rule
+
+    def _take(self, target: str, connection: int) -> RuleT | None:
+        """The first rule matching ``target`` on ``connection``; counts one use of it."""
+        for rule in self._rules:
+            if rule.matches(target, connection):
+                rule.taken += 1
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining == 0:
+                        self._rules.remove(rule)
+                return rule
+        return None
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    @property
+    def armed(self) -> tuple[RuleT, ...]:
+        return tuple(self._rules)
+
+
+class FaultPlan(RuleBook[Rule]):
+    """The faults armed on one local exchange, taken in the order they were armed."""
 
     def arm(
         self,
@@ -110,30 +153,12 @@ class FaultPlan:
         times: int | None = 1,
     ) -> Rule:
         """Apply ``fault`` to the next ``times`` matching requests (``None``: all of them)."""
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for 'until cleared'")
-        rule = Rule(fault, method, connection, times)
-        self._rules.append(rule)
-        return rule
+        return self._add(Rule(fault, method, connection, times))
 
     def take(self, method: str, connection: int) -> Fault | None:
         """The fault for this request, if one is armed; counts one use of it."""
-        for rule in self._rules:
-            if rule.matches(method, connection):
-                rule.taken += 1
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                    if rule.remaining == 0:
-                        self._rules.remove(rule)
-                return rule.fault
-        return None
-
-    def clear(self) -> None:
-        self._rules.clear()
-
-    @property
-    def armed(self) -> tuple[Rule, ...]:
-        return tuple(self._rules)
+        rule = self._take(method, connection)
+        return None if rule is None else rule.fault
 
     # --- named scenarios -----------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from trio_binance.testing._faults import RuleBook
+
 
 @dataclass(frozen=True)
 class SkipEvent:
@@ -58,14 +60,8 @@ class StreamRule:
         )
 
 
-class StreamFaultPlan:
+class StreamFaultPlan(RuleBook[StreamRule]):
     """The stream faults armed on one local exchange, taken in the order they were armed."""
-
-    def __init__(self) -> None:
-        self._rules: list[StreamRule] = []
-
-    def __bool__(self) -> bool:
-        return bool(self._rules)
 
     def arm(
         self,
@@ -76,30 +72,12 @@ class StreamFaultPlan:
         times: int | None = 1,
     ) -> StreamRule:
         """Apply ``fault`` to the next ``times`` matching events (``None``: all of them)."""
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for 'until cleared'")
-        rule = StreamRule(fault, stream, connection, times)
-        self._rules.append(rule)
-        return rule
+        return self._add(StreamRule(fault, stream, connection, times))
 
     def take(self, stream: str, connection: int) -> StreamFault | None:
         """The fault for this event, if one is armed; counts one use of it."""
-        for rule in self._rules:
-            if rule.matches(stream, connection):
-                rule.taken += 1
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                    if rule.remaining == 0:
-                        self._rules.remove(rule)
-                return rule.fault
-        return None
-
-    def clear(self) -> None:
-        self._rules.clear()
-
-    @property
-    def armed(self) -> tuple[StreamRule, ...]:
-        return tuple(self._rules)
+        rule = self._take(stream, connection)
+        return None if rule is None else rule.fault
 
     # --- named scenarios -----------------------------------------------------------------
 
