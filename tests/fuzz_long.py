@@ -13,6 +13,7 @@ failing input is saved to ``--failures`` and reported; the exit status is non-ze
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import sys
 import time
@@ -65,7 +66,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--failures", type=Path, default=Path("fuzz-failures"))
     args = parser.parse_args(argv)
-    result = run(args.inputs, args.seed, args.failures)
+    # The core logs each malformed part it ignores (at WARNING); a million hostile frames
+    # would make writing those lines the run's main cost. Failures are reported here.
+    library_logger = logging.getLogger("trio_binance")
+    level = library_logger.level
+    library_logger.setLevel(logging.CRITICAL)
+    try:
+        result = run(args.inputs, args.seed, args.failures)
+    finally:
+        library_logger.setLevel(level)
     print(result, flush=True)
     return result
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 
 import pytest
@@ -254,6 +254,13 @@ class _DeafConnection:
             frame = await self.inner.receive()
             if not self.transport.deaf:
                 return frame
+
+    async def deliver(self, handle: Callable[[str | bytes], None]) -> None:
+        def hear(frame: str | bytes) -> None:
+            if not self.transport.deaf:
+                handle(frame)
+
+        await self.inner.deliver(hear)
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         await self.inner.aclose(code, reason)

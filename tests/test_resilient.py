@@ -672,20 +672,21 @@ async def test_overflow_becomes_a_gap_and_the_stream_goes_on(
     resilient: ResilientSession,
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    flood = UserEventFlood(local_exchange, "alice", 400, batch=400, interval=0)
+    flood = UserEventFlood(local_exchange, "alice", 340, batch=400, interval=0)
     async with resilient.user_data(buffer_size=50) as events:
-        await flood.run(300)  # nobody reads: 50 buffered here, 50 in the subscription, then...
+        await flood.run(300)  # nobody reads: 50 buffered here, then...
         await trio.testing.wait_all_tasks_blocked()
         before: list[int | None] = []
         while not isinstance(item := await events.__anext__(), UserDataGap):
             before.append(flood.number_of(item))
-        # What the buffers held (this stream's, the subscription's, one in hand) came first.
-        assert before == list(range(len(before))) and len(before) > 100
+        # What the buffers held came first: at least this stream's 50 (more where the
+        # transport hands a burst over a task step per message, less at once).
+        assert before == list(range(len(before))) and len(before) >= 50
         assert "consumer fell 50 events behind" in item.reason
         await trio.testing.wait_all_tasks_blocked()  # re-subscribed on the same connection
-        await flood.run()
-        rest = [flood.number_of(await events.__anext__()) for _ in range(100)]
-        assert rest == list(range(300, 400))
+        await flood.run()  # a burst the buffer can hold
+        rest = [flood.number_of(await events.__anext__()) for _ in range(40)]
+        assert rest == list(range(300, 340))
         assert events.statistics().subscriptions == 2 and events.statistics().gaps == 1
     assert resilient.statistics().reconnects == 0
 

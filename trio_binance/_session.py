@@ -110,7 +110,8 @@ class Governor(Protocol):
     def observe(
         self, method: str, params: WireParams, response: ResultResponse | ErrorResponse
     ) -> None:
-        """Learn from a response: its ``rateLimits``, a 429's or 418's ``retryAfter``."""
+        """Learn from a response, in the order responses arrive: its ``rateLimits``, a
+        429's or 418's ``retryAfter``. Called as the response is routed: must not block."""
 
 
 class SessionStatistics(msgspec.Struct, frozen=True, gc=False):
@@ -269,8 +270,6 @@ class Session(ApiMethods, UserDataMixin):
         finally:
             if self._slot_freed:  # one waiting caller may go now
                 self._slot_freed.unpark()
-        if self._governor is not None and not isinstance(outcome, BaseException):
-            self._governor.observe(method, wire, outcome)
         return self._result(call, outcome, result_type)
 
     def _can_resync(self) -> bool:
@@ -469,15 +468,16 @@ class Session(ApiMethods, UserDataMixin):
 
     async def _receive_loop(self, *, task_status: trio.TaskStatus[None]) -> None:
         task_status.started()
-        receive, decode, route = self._connection.receive, self._decoder.decode, self._route
-        while True:
-            try:
-                data = await receive()
-            except TransportClosed as exc:
-                self._connection_lost(exc)
-                return
-            self._frames_received += 1
-            route(decode(data))
+        try:
+            await self._connection.deliver(self._take_frame)
+        except TransportClosed as exc:
+            self._connection_lost(exc)
+
+    def _take_frame(self, data: str | bytes) -> None:
+        """One message, decoded and routed; called by the transport, perhaps from its own
+        reader task, so it never blocks."""
+        self._frames_received += 1
+        self._route(self._decoder.decode(data))
 
     def _route(self, frame: Frame) -> None:
         if isinstance(frame, ResultResponse | ErrorResponse):
@@ -494,6 +494,10 @@ class Session(ApiMethods, UserDataMixin):
             self._raw_rate_limits = frame.raw_rate_limits.copy()  # not the whole frame
         call = self._in_flight.pop(frame.request_id)
         if call is not None:
+            if self._governor is not None:
+                # Here, in the order responses arrive: an ORDERS count replaces the last one,
+                # so learning from them in the order callers wake up could go backwards.
+                self._governor.observe(call.method, call.params, frame)
             call.resolve(frame)
         elif isinstance(frame, ErrorResponse) and frame.request_id is None:
             self._session_error(frame)

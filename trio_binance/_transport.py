@@ -15,7 +15,7 @@ import logging
 import math
 import ssl
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
@@ -78,6 +78,14 @@ class Connection(Protocol):
     async def receive(self) -> str | bytes:
         """The next frame: ``str`` for text, ``bytes`` for binary frames."""
         ...
+
+    async def deliver(self, handle: Callable[[str | bytes], None]) -> None:
+        """Hand every message, in order, to ``handle`` until the connection ends.
+
+        Raises ``TransportClosed`` then, or what ``handle`` raised (no message is handed
+        over after that). ``handle`` must not block: a transport may call it from its own
+        reader task, saving a task switch per message. Not to be mixed with ``receive``.
+        """
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close with a close frame, as far as the peer lets us; never raises."""
@@ -402,6 +410,12 @@ class _TrioWebsocketConnection:
             return await self._ws.get_message()
         except trio_websocket.ConnectionClosed as exc:
             raise _closed(exc.reason) from None
+
+    async def deliver(self, handle: Callable[[str | bytes], None]) -> None:
+        # trio-websocket hands messages over through its own channel only.
+        receive = self.receive
+        while True:
+            handle(await receive())
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         try:

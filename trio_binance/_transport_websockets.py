@@ -13,12 +13,16 @@ reader answers each at once) and negotiates no compression.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import trio
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.frames import DATA_OPCODES, CloseCode, Frame, Opcode
+from websockets.protocol import Event
 from websockets.trio.client import ClientConnection
+from websockets.trio.messages import MAX_FRAGMENTS
 from websockets.uri import parse_uri
 
 from trio_binance._exceptions import ConnectFailed
@@ -47,8 +51,9 @@ class WebsocketsTransport:
     Select it per session with ``connect(url, transport="websockets")``, or pass an instance
     to change its settings. TLS is verified exactly as by the default transport: a context
     that does not verify, or ``insecure_skip_verify=True``, works but warns.
-    ``message_queue_size`` is how many frames websockets may buffer before it stops reading
-    the socket; the session's reader drains them promptly.
+    ``message_queue_size`` is how many frames websockets may buffer for ``receive()`` before
+    it stops reading the socket; sessions and stream clients take messages by ``deliver``,
+    straight from websockets' reader, and never fill it.
     """
 
     def __init__(
@@ -85,7 +90,7 @@ class WebsocketsTransport:
                 first = first.exceptions[0]
             raise first from None
 
-    async def _handshake(self, nursery: trio.Nursery, url: str) -> ClientConnection:
+    async def _handshake(self, nursery: trio.Nursery, url: str) -> _DeliveringConnection:
         target = Target.parse(url)
         try:
             with trio.fail_after(self.connect_timeout):
@@ -93,7 +98,7 @@ class WebsocketsTransport:
                 # byte stream can say when anything (pings included) last arrived.
                 stream = ActivityStream(await open_stream(target, self.ssl_context))
                 try:
-                    ws = ClientConnection(
+                    ws = _DeliveringConnection(
                         nursery,
                         stream,
                         # No extensions: no compression, as with the default transport.
@@ -124,10 +129,80 @@ def _describe(exc: BaseException) -> str:
     return f"{exc!r} ({cause!r})" if cause is not None else repr(exc)
 
 
+class _DeliveringConnection(ClientConnection):
+    """websockets' Trio connection, able to hand messages over from its own reader task.
+
+    websockets queues each message for ``recv()``: one task switch per message. Once
+    ``deliver`` installs a handler, data frames are assembled here instead, in the reader
+    task, and handed straight to it: under load the reader hands over every message of one
+    read in one go. Until then (and for ``receive()``), websockets' own queue is used.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handler: Callable[[str | bytes], None] | None = None
+        self.fragments: list[Frame] = []
+        self.failure: Exception | None = None  # what stopped the hand-over, if not closing
+        self.delivery_ended = trio.Event()
+
+    def process_event(self, event: Event) -> None:
+        if self.handler is None or not isinstance(event, Frame) or self.response is None:
+            super().process_event(event)  # the handshake, control frames, no handler yet
+        elif event.opcode in DATA_OPCODES:
+            self.take(event)
+        else:
+            super().process_event(event)
+
+    def start_delivery(self, handle: Callable[[str | bytes], None]) -> None:
+        """From now on, messages go to ``handle``: those already queued first, in order."""
+        self.handler = handle
+        queued = self.recv_messages
+        while self.failure is None:
+            try:
+                frame = queued.recv_frames.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            self.take(frame)
+        queued.maybe_resume()
+
+    def take(self, frame: Frame) -> None:
+        if self.failure is not None:
+            return  # the hand-over has stopped; the connection is about to end
+        if not frame.fin:
+            self.fragments.append(frame)
+            if len(self.fragments) > MAX_FRAGMENTS:
+                self.stop(_TooManyFragments())
+            return
+        first, data = frame, frame.data
+        if self.fragments:  # the last frame of a fragmented message
+            first = self.fragments[0]
+            data = b"".join(part.data for part in (*self.fragments, frame))
+            self.fragments = []
+        assert self.handler is not None
+        try:
+            self.handler(str(data, "utf-8") if first.opcode is Opcode.TEXT else bytes(data))
+        except Exception as exc:  # invalid UTF-8, or the handler's own
+            self.stop(exc)
+
+    def stop(self, failure: Exception) -> None:
+        self.failure = failure
+        self.delivery_ended.set()
+
+    async def close_stream(self) -> None:
+        try:
+            await super().close_stream()
+        finally:
+            self.delivery_ended.set()
+
+
+class _TooManyFragments(Exception):
+    """A message in more fragments than websockets allows (``MAX_FRAGMENTS``)."""
+
+
 class _WebsocketsConnection:
     __slots__ = ("_ws",)
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: _DeliveringConnection) -> None:
         self._ws = ws
 
     @property
@@ -168,6 +243,28 @@ class _WebsocketsConnection:
         except ConnectionClosed as exc:
             raise _closed(exc) from None
 
+    async def deliver(self, handle: Callable[[str | bytes], None]) -> None:
+        ws = self._ws
+        ws.start_delivery(handle)
+        try:
+            await ws.delivery_ended.wait()
+        finally:
+            ws.handler = None  # nothing more for a caller that has gone
+        failure = ws.failure
+        if failure is not None and not isinstance(failure, UnicodeDecodeError | _TooManyFragments):
+            raise failure
+        if failure is not None:
+            # As websockets' recv() does: the message breaks the protocol, so the connection
+            # fails (RFC 6455 8.1: 1007 for invalid UTF-8; 1009 for too many fragments).
+            ws.set_connection_exc(failure)
+            try:
+                async with ws.send_context():
+                    ws.protocol.fail(*_failure_close(failure))
+            except ConnectionClosed as exc:
+                raise _closed(exc) from None
+        await ws.stream_closed.wait()  # close_exc is only final once the stream is closed
+        raise _closed(ws.close_exc)
+
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         try:
             await self._ws.aclose(code, reason)
@@ -179,6 +276,12 @@ class _WebsocketsConnection:
         # Closing the stream drops the connection without a close frame; websockets' reader
         # sees it closed and ends.
         await trio.aclose_forcefully(self._ws.stream)
+
+
+def _failure_close(failure: Exception) -> tuple[CloseCode, str]:
+    if isinstance(failure, UnicodeDecodeError):
+        return CloseCode.INVALID_DATA, f"{failure.reason} at position {failure.start}"
+    return CloseCode.MESSAGE_TOO_BIG, "too many fragments"
 
 
 def _closed(exc: ConnectionClosed) -> TransportClosed:
