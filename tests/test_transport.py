@@ -341,6 +341,60 @@ async def test_server_close_frame_reaches_the_receiver_with_code_and_reason(
     assert str(caught.value) == "connection closed with code 1001 (going away)"
 
 
+async def test_deliver_hands_over_every_message_in_order_queued_ones_first(
+    transport_name: TransportName,
+) -> None:
+    from wsproto.events import BytesMessage, TextMessage
+
+    async def send_all_kinds(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        for number in range(1, 4):  # at once: two of them wait in the transport's queue
+            await ws.send_message(f"m{number}")
+        await ws.get_message()  # then, once the client delivers (wsproto, for fragments):
+        await ws._send(TextMessage(data="frag", message_finished=False))
+        await ws._send(TextMessage(data="mented", message_finished=True))
+        await ws._send(BytesMessage(data=b"\x01", message_finished=False))
+        await ws._send(BytesMessage(data=b"\x02", message_finished=True))
+        await ws.aclose(1001, "done")
+
+    got: list[str | bytes] = []
+    async with (
+        serving(send_all_kinds) as url,
+        opened(transport_named(transport_name), url) as connection,
+    ):
+        assert await connection.receive() == "m1"
+        await connection.send(b"go")
+        with pytest.raises(TransportClosed) as caught, trio.fail_after(5):
+            await connection.deliver(got.append)
+    assert got == ["m2", "m3", "fragmented", b"\x01\x02"]
+    assert (caught.value.code, caught.value.reason) == (1001, "done")
+
+
+async def test_what_the_handler_raises_ends_delivery_and_reaches_the_caller(
+    transport_name: TransportName,
+) -> None:
+    async def send_three(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        for number in range(3):
+            await ws.send_message(str(number))
+        await trio.sleep_forever()
+
+    got: list[str | bytes] = []
+
+    def take(message: str | bytes) -> None:
+        if message == "1":
+            raise LookupError("the handler's own failure")
+        got.append(message)
+
+    async with (
+        serving(send_three) as url,
+        opened(transport_named(transport_name), url) as connection,
+    ):
+        with pytest.raises(LookupError, match="handler's own"), trio.fail_after(5):
+            await connection.deliver(take)
+    assert got == ["0"]  # nothing after the failure
+
+
 async def test_exchange_pings_are_answered_so_an_idle_session_stays_up(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

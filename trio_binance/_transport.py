@@ -84,7 +84,7 @@ class Connection(Protocol):
 
         Raises ``TransportClosed`` then, or what ``handle`` raised (no message is handed
         over after that). ``handle`` must not block: a transport may call it from its own
-        reader task, saving a task switch per message. Not to be mixed with ``receive``.
+        reader task, saving a task switch per message. Not while a ``receive`` is waiting.
         """
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
