@@ -54,6 +54,7 @@ FAST = "trio_binance (websockets)"
 DEFAULT = "trio_binance (trio-websocket)"
 BARE = "bare trio-websocket (frames only)"
 UNTYPED = "trio_binance (websockets, session.request)"
+FLOOR = "bare websockets.trio (canned frames)"
 PYTHON_BINANCE = "python-binance"
 BINANCE_SDK = "binance-sdk-spot"
 CCXT = "ccxt"
@@ -81,6 +82,9 @@ CONTENDERS = (
     Contender(UNTYPED, "client_trio_binance.py", False, ("--transport", "websockets", "--untyped")),
     # The floor under the default transport's stream reading: frames received, not decoded.
     Contender(BARE, "client_trio_binance.py", False, ("--transport", "trio-websocket", "--bare")),
+    # The floor under any Trio client of websockets.trio: a pre-signed frame sent, the reply
+    # matched by id, nothing checked, signed or decoded beyond the id.
+    Contender(FLOOR, "client_trio_binance.py", False, ("--transport", "websockets", "--floor")),
 )
 OURS = (DEFAULT, FAST)
 
@@ -298,8 +302,8 @@ def ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, dict[st
 
     The fast transport is also set against the default one.
     """
-    peers = [name for name in runs if name not in (*OURS, BARE, UNTYPED)]
-    against = {FAST: [DEFAULT, UNTYPED, *peers], DEFAULT: peers}
+    peers = [name for name in runs if name not in (*OURS, BARE, UNTYPED, FLOOR)]
+    against = {FAST: [DEFAULT, UNTYPED, FLOOR, *peers], DEFAULT: peers}
     return {
         ours: {
             other: {metric: paired_ratio(runs, ours, other, metric) for metric, _ in RATIO_METRICS}

@@ -22,6 +22,7 @@ DEFAULT = "trio_binance (trio-websocket)"
 FAST = "trio_binance (websockets)"
 BARE = "bare trio-websocket (frames only)"
 UNTYPED = "trio_binance (websockets, session.request)"
+FLOOR = "bare websockets.trio (canned frames)"
 
 
 @pytest.fixture
@@ -161,7 +162,7 @@ def test_tiny_run_of_trio_binance_on_both_transports(
 
     results = bench.main(["--no-peers", *tiny, "--json", str(out)])
 
-    assert set(results["runs"]) == {DEFAULT, FAST, BARE, UNTYPED}
+    assert set(results["runs"]) == {DEFAULT, FAST, BARE, UNTYPED, FLOOR}
     (untyped,) = results["runs"][UNTYPED]
     assert untyped["rps"] > 0
     assert "frames_per_s" not in untyped  # the typed contender reads the stream
@@ -170,6 +171,9 @@ def test_tiny_run_of_trio_binance_on_both_transports(
         assert "error" not in run, run
         for metric in bench.METRICS:
             assert run[metric] > 0, metric
+    (floor,) = results["runs"][FLOOR]
+    assert floor["rps"] > 0 and floor["p50_us"] > 0
+    assert "frames_per_s" not in floor
     (bare,) = results["runs"][BARE]
     assert bare["frames_per_s"] > 0
     assert "rps" not in bare
@@ -181,3 +185,4 @@ def test_tiny_run_of_trio_binance_on_both_transports(
     ratio_rows = [line for line in printed.splitlines() if line.startswith("| websockets ")]
     assert any(f" {DEFAULT} |" in row for row in ratio_rows)
     assert any(f" {UNTYPED} |" in row for row in ratio_rows)
+    assert any(f" {FLOOR} |" in row for row in ratio_rows)

@@ -134,9 +134,13 @@ class SessionStatistics(msgspec.Struct, frozen=True, gc=False):
 
 
 class _Call:
-    """One request, from the caller's ``request()`` to its outcome; a one-shot slot."""
+    """One request, from the caller's ``request()`` to its outcome; a one-shot slot.
 
-    __slots__ = ("abandoned", "done", "id", "method", "outcome", "params", "signed", "written")
+    Its one waiter is woken directly (``trio.lowlevel``), not through a ``trio.Event``: this
+    is on every request's path, and an Event's parking lot is machinery for many waiters.
+    """
+
+    __slots__ = ("abandoned", "id", "method", "outcome", "params", "signed", "waiter", "written")
 
     def __init__(self, request_id: int, method: str, params: WireParams, signed: bool) -> None:
         self.id = request_id
@@ -146,12 +150,27 @@ class _Call:
         self.written = False
         self.abandoned = False
         self.outcome: ResultResponse | ErrorResponse | BaseException | None = None
-        self.done = trio.Event()
+        self.waiter: trio.lowlevel.Task | None = None
 
     def resolve(self, outcome: ResultResponse | ErrorResponse | BaseException) -> None:
         if self.outcome is None:
             self.outcome = outcome
-            self.done.set()
+            if self.waiter is not None:
+                trio.lowlevel.reschedule(self.waiter)
+                self.waiter = None
+
+    async def wait(self) -> None:
+        """Until :meth:`resolve`; a checkpoint either way, cancellable while it waits."""
+        if self.outcome is not None:
+            await trio.lowlevel.checkpoint()
+            return
+        self.waiter = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self.waiter = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
 
 
 class Session(ApiMethods, UserDataMixin):
@@ -356,7 +375,7 @@ class Session(ApiMethods, UserDataMixin):
 
     async def _wait(self, call: _Call) -> ResultResponse | ErrorResponse | BaseException:
         try:
-            await call.done.wait()
+            await call.wait()
         finally:
             if call.outcome is None:
                 self._abandon(call)

@@ -44,6 +44,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--transport", default="default", help="trio_binance's transport")
     parser.add_argument("--bare", action="store_true", help="bare trio-websocket frames only")
     parser.add_argument("--untyped", action="store_true", help="session.request, no checks")
+    parser.add_argument("--floor", action="store_true", help="bare websockets.trio requests")
     return parser.parse_args(argv)
 
 

@@ -1,4 +1,4 @@
-"""trio_binance as a peer-benchmark contender (run in the project's environment).
+r"""trio_binance as a peer-benchmark contender (run in the project's environment).
 
 ``order.place`` through ``session.place_order`` on a session with HMAC credentials (signed
 per request at send time, the reply decoded into ``OrderResult`` with ``Decimal`` prices),
@@ -9,6 +9,9 @@ raw ``/ws/<symbol>@trade`` stream, each frame taken from its feed as a decoded
 ``--bare`` measures only frames/s of bare trio-websocket, decoding nothing: the floor.
 ``--untyped`` places the order with ``session.request`` and the wire parameters written out,
 skipping the typed method's argument checks: what those checks cost, measured in the run.
+``--floor`` is not trio_binance at all: websockets' Trio client used the plain way (``send``,
+and a reader task that ``recv``\ s each reply, reads its ``id`` and wakes the caller), sending
+one pre-signed frame: the least a Trio client on websockets does per request.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ import trio_binance  # noqa: E402
 
 IMPORT_S = time.perf_counter() - started
 
-import trio  # noqa: E402  (imported by trio_binance already)
+import msgspec  # noqa: E402  (imported by trio_binance already)
+import trio  # noqa: E402
 import trio_websocket  # noqa: E402
 
 from trio_binance._transport import (  # noqa: E402
@@ -126,6 +130,47 @@ async def requests(
         return figures
 
 
+async def floor_requests(url: str, args: argparse.Namespace) -> dict[str, float]:
+    """What the plainest Trio client of websockets.trio costs: see the module docstring."""
+    from websockets.trio.client import connect
+
+    frame = msgspec.json.encode(
+        {"id": 0, "method": "order.place", "params": {**UNTYPED_PARAMS, "signature": "0" * 64}}
+    ).decode()
+    before_id, after_id = frame.split('"id":0', 1)
+    decode_id = msgspec.json.Decoder(_Id).decode
+    waiting: dict[int, trio.Event] = {}
+    next_id = 0
+    async with (
+        connect(f"{url}/ws-api/v3", ping_interval=None, compression=None) as ws,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def read_replies() -> None:
+            while True:
+                reply = decode_id(await ws.recv(decode=False))
+                waiting.pop(reply.id).set()
+
+        async def place() -> None:
+            nonlocal next_id
+            next_id += 1
+            replied = waiting[next_id] = trio.Event()
+            await ws.send(f'{before_id}"id":{next_id}{after_id}')
+            await replied.wait()
+
+        nursery.start_soon(read_replies)
+        await latency(place, max(10, args.requests // 10))  # warm up
+        await throughput(place, max(10, args.concurrency * 2), args.concurrency)
+        figures = await latency(place, args.requests)
+        figures.update(await throughput(place, args.throughput_requests, args.concurrency))
+        nursery.cancel_scope.cancel()
+    return figures
+
+
+class _Id(msgspec.Struct):
+    id: int
+
+
 async def stream_frames(url: str, transport: TransportName, expected: int) -> dict[str, float]:
     counter = FrameCounter(expected)
     async with trio_binance.market_streams(
@@ -164,6 +209,9 @@ async def main(args: argparse.Namespace) -> None:
     with trio.fail_after(DEADLINE):
         if args.bare:
             report(IMPORT_S, await bare_stream_frames(args.url, args.stream_frames))
+            return
+        if args.floor:
+            report(IMPORT_S, await floor_requests(args.url, args))
             return
         figures = await requests(args.url, transport, args)
         if not args.untyped:  # its stream reading is the typed contender's
