@@ -2,10 +2,11 @@
 
     python benchmarks/soak.py [--requests 1000000] [--concurrency 64] [--seed 1]
                               [--fault-rate 0.2] [--cancel-rate 0.05] [--tracemalloc]
-                              [--autojump] [--json [PATH]]
+                              [--autojump] [--transport NAME] [--json [PATH]]
 
 A :class:`~trio_binance.testing.LocalExchange` runs in the same event loop, on loopback. One
-session, logged on with an Ed25519 demo key, serves ``--concurrency`` worker tasks; each
+session (on ``--transport``, the default one unless named), logged on with an Ed25519 demo
+key, serves ``--concurrency`` worker tasks; each
 takes the next request number ``n`` and calls ``echo`` with ``{"n": n}``. Before a request,
 a fault may be armed (``--fault-rate``), chosen at random from: a late reply, a garbage frame
 before the reply, a malformed reply, a duplicated reply, an error reply, a "status unknown"
@@ -40,7 +41,7 @@ import time
 import tracemalloc
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import _common  # benchmarks/ is on sys.path: run as a script, or put there by the tests
 import trio
@@ -52,6 +53,7 @@ from trio_binance import (
     ExecutionStatusUnknown,
     ProtocolError,
 )
+from trio_binance._transport import DEFAULT_TRANSPORT, TransportName
 from trio_binance.testing import (
     Delay,
     Duplicate,
@@ -116,6 +118,7 @@ class Soak:
     cancel_rate: float
     rng: random.Random
     trace: bool = False
+    transport: TransportName | None = None
     next_n: int = 0
     # One byte per request, allocated up front: the harness's own bookkeeping must not grow
     # while memory is measured (a dict of a million outcomes would be ~100 MB).
@@ -219,7 +222,9 @@ class Soak:
         started = time.perf_counter()
         async with (
             open_local_exchange(exchange) as served,
-            trio_binance.connect(served.url, credentials=keys["alice"].ed25519) as session,
+            trio_binance.connect(
+                served.url, credentials=keys["alice"].ed25519, transport=self.transport
+            ) as session,
         ):
             self.measure("start")
             async with trio.open_nursery() as nursery:
@@ -261,6 +266,7 @@ class Soak:
                 100 * (memory["traced_end"] - memory["traced_warm"]) / memory["traced_warm"], 2
             )
         return {
+            "transport": self.transport or DEFAULT_TRANSPORT,
             "requests": self.requests,
             "concurrency": self.concurrency,
             "seconds": round(elapsed, 1),
@@ -299,6 +305,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--autojump", action="store_true", help="trio's autojump clock (delays take no time)"
     )
+    parser.add_argument(
+        "--transport", choices=get_args(TransportName), help="the session's transport"
+    )
     _common.add_output_arguments(parser)
     return parser.parse_args(argv)
 
@@ -312,6 +321,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cancel_rate=args.cancel_rate,
         rng=random.Random(args.seed),
         trace=args.tracemalloc,
+        transport=args.transport,
     )
     if args.tracemalloc:
         tracemalloc.start()
@@ -332,7 +342,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def print_report(results: dict[str, Any]) -> None:
     print(
-        f"{results['requests']:,} requests, {results['concurrency']} callers, "
+        f"{results['requests']:,} requests on {results['transport']}, "
+        f"{results['concurrency']} callers, "
         f"{results['seconds']} s ({results['requests_per_second']:,} req/s)"
     )
     print("outcomes:", results["outcomes"])

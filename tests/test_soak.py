@@ -19,12 +19,14 @@ def soak(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return importlib.import_module("soak")
 
 
+@pytest.mark.parametrize("transport", ["trio-websocket", "websockets"])
 def test_soak_every_request_gets_exactly_one_documented_outcome(
-    soak: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    soak: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], transport: str
 ) -> None:
     size = ["--requests", "4000", "--concurrency", "32", "--seed", "12", "--autojump"]
-    faults = ["--fault-rate", "0.3", "--cancel-rate", "0.05"]
+    faults = ["--fault-rate", "0.3", "--cancel-rate", "0.05", "--transport", transport]
     results = soak.main([*size, *faults, "--json", str(tmp_path / "s.json")])
+    assert results["transport"] == transport
     assert results["checks"] == dict.fromkeys(results["checks"], True)
     assert results["passed"]
     # every fault kind was met, and every kind of outcome happened
