@@ -141,6 +141,10 @@ class _ConnectionEnded(Exception):
     """Internal: the connection ended before it was ready."""
 
 
+class _ServerShuttingDown(Exception):
+    """The exchange announced ``serverShutdown``: the connection's delivery ends there."""
+
+
 class _Shard:
     """One connection's worth of streams (at most ``capacity``), kept connected."""
 
@@ -299,30 +303,32 @@ class _Shard:
     # --- the receive task ---
 
     async def _receive_loop(self, connection: Connection) -> None:
+        try:
+            await connection.deliver(self._take_frame)
+        except TransportClosed as exc:
+            self._end(exc.describe())
+        except _ServerShuttingDown:
+            self._shutdown = True
+            self._end("serverShutdown")
+
+    def _take_frame(self, frame: str | bytes) -> None:
+        """One frame, decoded and routed; called by the transport, perhaps from its own
+        reader task, so it never blocks."""
+        self._last_frame_at = trio.current_time()
         owner = self.owner
-        classifier = self._classifier
-        while True:
-            try:
-                frame = await connection.receive()
-            except TransportClosed as exc:
-                self._end(exc.describe())
-                return
-            self._last_frame_at = trio.current_time()
-            owner.frames_received += 1
-            try:
-                item = classifier.decode(frame)
-            except ProtocolError as exc:
-                owner.protocol_errors += 1
-                logger.warning("streams connection %d: %s", self.index, exc)
-                continue
-            if type(item) is StreamMessage:
-                if type(item.event) is ServerShutdown:
-                    self._shutdown = True
-                    self._end("serverShutdown")
-                    return
-                owner.deliver(item)
-            else:
-                self._resolve(item)  # type: ignore[arg-type]
+        owner.frames_received += 1
+        try:
+            item = self._classifier.decode(frame)
+        except ProtocolError as exc:
+            owner.protocol_errors += 1
+            logger.warning("streams connection %d: %s", self.index, exc)
+            return
+        if type(item) is StreamMessage:
+            if type(item.event) is ServerShutdown:
+                raise _ServerShuttingDown  # ends the delivery: nothing after it is taken
+            owner.deliver(item)
+        else:
+            self._resolve(item)  # type: ignore[arg-type]
 
     def _resolve(self, reply: ControlReply | ControlError) -> None:
         pending = self._pending.pop(reply.id, None)

@@ -412,10 +412,18 @@ class _TrioWebsocketConnection:
             raise _closed(exc.reason) from None
 
     async def deliver(self, handle: Callable[[str | bytes], None]) -> None:
-        # trio-websocket hands messages over through its own channel only.
+        # trio-websocket hands messages over through its own channel only. What it has queued
+        # is taken without a checkpoint each (the channel is bounded: at most
+        # ``message_queue_size`` in a row), so a burst costs one task step, not one per
+        # message; ``receive`` waits, and reports the end, when the queue is empty.
+        queued = self._ws._recv_channel
         receive = self.receive
         while True:
-            handle(await receive())
+            try:
+                message = queued.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                message = await receive()
+            handle(message)
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         try:
