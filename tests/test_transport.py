@@ -370,6 +370,54 @@ async def test_deliver_hands_over_every_message_in_order_queued_ones_first(
     assert (caught.value.code, caught.value.reason) == (1001, "done")
 
 
+async def test_a_message_over_the_limit_ends_delivery_with_1009_and_nothing_after_it(
+    transport_name: TransportName,
+) -> None:
+    from wsproto.events import TextMessage
+
+    async def send_too_big_between(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        await ws.get_message()  # once the client delivers: three messages in one write
+        frames = [ws._wsproto.send(TextMessage(data=m)) for m in ("before", "x" * 2000, "after")]
+        await ws._stream.send_all(b"".join(frames))
+        with pytest.raises(trio_websocket.ConnectionClosed):
+            await ws.get_message()
+
+    got: list[str | bytes] = []
+    small = transport_named(transport_name, max_message_size=1000)
+    async with serving(send_too_big_between) as url, opened(small, url) as connection:
+        await connection.send(b"go")
+        with pytest.raises(TransportClosed) as caught, trio.fail_after(5):
+            await connection.deliver(got.append)
+    assert caught.value.code == 1009
+    assert got == ["before"]
+
+
+@pytest.mark.transport_specific
+async def test_without_trio_websockets_channel_deliver_reads_it_message_by_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trio_binance import _handover
+
+    class Elsewhere:  # a trio-websocket that keeps its messages some other way
+        pass
+
+    assert _handover.install(Elsewhere()) is None  # type: ignore[arg-type]
+    monkeypatch.setattr(_handover, "install", lambda ws: None)
+
+    async def send_two(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        await ws.send_message("one")
+        await ws.send_message(b"two")
+        await ws.aclose(1000, "bye")
+
+    got: list[str | bytes] = []
+    async with serving(send_two) as url, opened(TrioWebsocketTransport(), url) as connection:
+        with pytest.raises(TransportClosed) as caught, trio.fail_after(5):
+            await connection.deliver(got.append)
+    assert got == ["one", b"two"] and caught.value.code == 1000
+
+
 async def test_what_the_handler_raises_ends_delivery_and_reaches_the_caller(
     transport_name: TransportName,
 ) -> None:

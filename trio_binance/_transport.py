@@ -25,6 +25,7 @@ import trio
 import trio_websocket
 import wsproto.utilities
 
+from trio_binance import _handover as handover
 from trio_binance._exceptions import ConnectFailed
 
 logger = logging.getLogger("trio_binance.transport")
@@ -132,6 +133,9 @@ class TrioWebsocketTransport:
     TLS certificates and host names are always verified against the system's trust store.
     ``ssl_context`` replaces it (e.g. a private CA); a context that does not verify, or
     ``insecure_skip_verify=True``, works but warns with :class:`InsecureTransportWarning`.
+    ``message_queue_size`` is how many messages trio-websocket may queue for ``receive()``
+    before it stops reading; sessions and stream clients take messages by ``deliver``,
+    straight from trio-websocket's reader, and never fill it.
     """
 
     def __init__(
@@ -386,6 +390,7 @@ class ActivityStream(trio.abc.Stream):
 class _TrioWebsocketConnection:
     def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
         self._ws = ws
+        self._handover = handover.install(ws)
 
     @property
     def last_received(self) -> float:
@@ -412,18 +417,20 @@ class _TrioWebsocketConnection:
             raise _closed(exc.reason) from None
 
     async def deliver(self, handle: Callable[[str | bytes], None]) -> None:
-        # trio-websocket hands messages over through its own channel only. What it has queued
-        # is taken without a checkpoint each (the channel is bounded: at most
-        # ``message_queue_size`` in a row), so a burst costs one task step, not one per
-        # message; ``receive`` waits, and reports the end, when the queue is empty.
-        queued = self._ws._recv_channel
-        receive = self.receive
-        while True:
-            try:
-                message = queued.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                message = await receive()
-            handle(message)
+        # The reader calls ``handle`` itself (see _handover): no task step per message.
+        messages = self._handover
+        if messages is None:  # a trio-websocket we cannot hand over from
+            while True:
+                handle(await self.receive())
+        messages.take_queued(handle)
+        try:
+            await messages.ended.wait()
+        finally:
+            messages.handler = None  # nothing more for a caller that has gone
+        if messages.failure is not None:
+            raise messages.failure
+        message = await self.receive()  # the connection has ended: this says how
+        raise AssertionError(f"a message after the connection ended: {message!r}")
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         try:
