@@ -133,6 +133,21 @@ async def test_call_reads_credentials_from_the_environment(
     assert run.json()["symbol"] == "BTCUSDT"
 
 
+async def test_a_public_method_ignores_credentials_in_the_environment(
+    local_exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a key\n")
+    monkeypatch.setenv("BINANCE_API_KEY", local_exchange.demo_keys["alice"].ed25519.api_key)
+    monkeypatch.setenv("BINANCE_PRIVATE_KEY_PATH", str(broken))
+    run = await cli("call", "ping", "--url", local_exchange.url)
+    assert run.status == EXIT_OK, run.err
+    assert local_exchange.requests_seen["session.logon"] == 0
+    signed = await cli("call", "account.status", "--url", local_exchange.url)
+    assert signed.status == EXIT_USAGE  # a signed one needs them: the broken key is reported
+    assert "BINANCE_PRIVATE_KEY_PATH: the private key is not PEM text" in signed.err
+
+
 async def test_an_api_error_exits_1_with_the_error_on_stderr(
     local_exchange: LocalExchange, keys_dir: Path
 ) -> None:

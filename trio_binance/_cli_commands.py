@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import trio
 
 import trio_binance
-from trio_binance._cli_credentials import load_credentials
+from trio_binance._cli_credentials import load_credentials, names_credentials
 from trio_binance._cli_errors import EXIT_API_ERROR, EXIT_OK, describe
 from trio_binance._cli_output import event_line, to_json, to_table
 from trio_binance._cli_values import UsageError, parse_params
@@ -86,9 +86,13 @@ def _logon(args: argparse.Namespace) -> bool | None:
 
 async def call_command(args: argparse.Namespace, console: Console, task_status: TaskStatus) -> int:
     params: dict[str, object] = dict(parse_params(args.params))
-    credentials = load_credentials(args)
     info = METHODS.get(args.method)
     signed = args.signed or (info is not None and info.signed)
+    # A public method needs no key: credentials merely lying around in the environment are
+    # neither loaded (a broken key file cannot fail a ping) nor logged on with. Those named on
+    # the command line are still checked.
+    public = info is not None and info.security == "NONE" and not signed
+    credentials = None if public and not names_credentials(args) else load_credentials(args)
     if signed and credentials is None:
         raise UsageError(
             f"{args.method} is a signed method: give credentials "

@@ -63,6 +63,12 @@ def add_credential_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(option, dest="secret_on_command_line", help=argparse.SUPPRESS)
 
 
+def names_credentials(args: argparse.Namespace) -> bool:
+    """Whether the command line itself points at credentials (not only the environment)."""
+    given = (args.secret_on_command_line, args.env_file, args.private_key_file)
+    return any(value is not None for value in (*given, args.secret_file, args.api_key))
+
+
 def load_credentials(
     args: argparse.Namespace, environ: Mapping[str, str] | None = None
 ) -> Credentials | None:
