@@ -76,9 +76,6 @@ class _ReceiveEnd:
     async def receive(self) -> str | bytes:
         return await self._handover.receive_channel.receive()
 
-    def receive_nowait(self) -> str | bytes:
-        return self._handover.receive_channel.receive_nowait()
-
     async def aclose(self) -> None:
         self._handover.ended.set()
         await self._handover.receive_channel.aclose()

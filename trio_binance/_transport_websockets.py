@@ -147,11 +147,10 @@ class _DeliveringConnection(ClientConnection):
         self.delivery_ended = trio.Event()
 
     def process_event(self, event: Event) -> None:
-        if self.handler is None or not isinstance(event, Frame) or self.response is None:
-            super().process_event(event)  # the handshake, control frames, no handler yet
-        elif event.opcode in DATA_OPCODES:
+        handing_over = self.handler is not None and self.response is not None
+        if handing_over and isinstance(event, Frame) and event.opcode in DATA_OPCODES:
             self.take(event)
-        else:
+        else:  # the handshake, control frames, or no handler yet
             super().process_event(event)
 
     def start_delivery(self, handle: Callable[[str | bytes], None]) -> None:
