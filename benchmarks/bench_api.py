@@ -61,7 +61,7 @@ from trio_binance._api import (
     checked_params,
     python_name,
 )
-from trio_binance._client_ids import with_client_ids
+from trio_binance._client_ids import add_client_ids, with_client_ids
 from trio_binance._credentials import generate_ed25519
 from trio_binance._params import canonical_params
 from trio_binance.models import OrderResult
@@ -155,22 +155,24 @@ def before_checked_params(method: str, arguments: Mapping[str, object]) -> dict[
 # --- checks ------------------------------------------------------------------------------
 
 
-def preparation(
-    check: Callable[[str, Mapping[str, object]], dict[str, object]],
-) -> Callable[[], object]:
-    def prepare() -> object:
-        params = with_client_ids("order.place", check("order.place", ARGUMENTS))
-        return canonical_params(params)
+def prepare_now() -> object:
+    """What ``place_order`` does before ``request`` sends: as ``ApiMethods._call``."""
+    params = checked_params("order.place", ARGUMENTS)
+    add_client_ids("order.place", params)
+    return canonical_params(params)  # checked params pass through unconverted
 
-    return prepare
+
+def prepare_before() -> object:
+    params = with_client_ids("order.place", before_checked_params("order.place", ARGUMENTS))
+    return canonical_params(params)
 
 
 def check_contenders() -> dict[str, Callable[[], object]]:
     return {
         "checked_params": lambda: checked_params("order.place", ARGUMENTS),
         "checked_params before": lambda: before_checked_params("order.place", ARGUMENTS),
-        "typed preparation": preparation(checked_params),
-        "typed preparation before": preparation(before_checked_params),
+        "typed preparation": prepare_now,
+        "typed preparation before": prepare_before,
     }
 
 
@@ -231,7 +233,8 @@ def canned_exchange() -> LocalExchange:
 @contextmanager
 def before_checks() -> Any:
     """``place_order`` with the previous ``checked_params`` (the module global it calls)."""
-    _api.checked_params = before_checked_params
+    # It returned a plain dict, which request() then converted once more.
+    _api.checked_params = before_checked_params  # type: ignore[assignment]
     try:
         yield
     finally:

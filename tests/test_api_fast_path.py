@@ -1,9 +1,10 @@
 """The cached argument checks of the typed API decide exactly as the plain per-call version.
 
-``checked_params`` looks each argument's wire name and check up once per (method, argument)
-and caches the rules of each order leg. The reference below does all of it afresh on every
-call, as the typed API did before: over random argument sets of every method both must
-produce the same wire parameters, in the same order, or the same ``InvalidParameter``.
+``checked_params`` looks each argument's wire name and check up once per (method, argument),
+works each order leg's wire names out once, and takes amounts already in plain decimal text
+as they are. The reference below does all of it afresh on every call, as the typed API did
+before: over random argument sets of every method both must produce the same wire
+parameters, in the same order, or the same ``InvalidParameter``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from trio_binance._api import (
     _at_most_one,
     _check_time_range,
     _client_id,
+    _decimal,
     _enum,
     _flag,
     _iceberg_needs_gtc,
@@ -49,6 +51,7 @@ from trio_binance._api import (
     checked_params,
     python_name,
 )
+from trio_binance._params import decimal_text
 from trio_binance.models import OrderType, Side, TimeInForce
 
 # --- the reference: everything recomputed on every call ---------------------------------
@@ -59,12 +62,20 @@ def reference_wire_name(name: str) -> str:
     return first + "".join(part.capitalize() for part in rest)
 
 
+def reference_amount(wire: str, value: object) -> str:
+    """Every amount through Decimal, text or not."""
+    number = _decimal(wire, value)
+    if not number.is_finite() or number <= 0:
+        raise _invalid(wire, f"must be above zero, got {value}")
+    return decimal_text(number)
+
+
 def reference_value(method: str, wire: str, value: object) -> object:
     if wire == "limit":
         return _integer(wire, value, minimum=1, maximum=_LIMIT_MAX[method])
     for suffix, check in _CHECKS_BY_SUFFIX:
         if wire.lower().endswith(suffix):
-            return check(wire, value)
+            return (reference_amount if check is _amount else check)(wire, value)
     raise AssertionError(f"no check for {wire!r}")
 
 
@@ -143,7 +154,7 @@ GOOD: dict[Any, list[object]] = {
     _any_integer: [-5, 7],
     _peg_offset_value: [0, 100],
     _positive_integer: [1, 250],
-    _amount: [Decimal("0.001"), "25000.10", "2E-5"],
+    _amount: [Decimal("0.001"), "25000.10", "2E-5", "0.00847000", "007.5", "1.", "+3"],
     _enum: ["LIMIT", "MARKET", "GTC", "IOC", "BUY", OrderType.LIMIT, Side.SELL, TimeInForce.FOK],
     _flag: [True, False],
     _integer: [0, 1_700_000_000_000, 1_700_000_000_001],
@@ -160,6 +171,8 @@ ANY_VALUE = st.sampled_from(
         "abc",
         "NaN",
         "0",
+        "0.000",
+        "-0.5",
         "1:75",
         "99d",
         Decimal("-1"),
@@ -213,6 +226,32 @@ def test_random_calls_reach_both_outcomes() -> None:
 
     record()
     assert seen == {"sent", "refused"}
+
+
+def outcome_of_amount(check: Any, value: object) -> object:
+    try:
+        return ("accepted", check("price", value))
+    except InvalidParameter as error:
+        return ("refused", error.name, str(error))
+
+
+# Text near the plain decimal form: digits (ASCII and not), signs, points, exponents, spaces.
+AMOUNT_TEXT = st.text(alphabet="0123456789.-+eE _\u0661", max_size=12) | st.from_regex(
+    r"\A[+-]?[0-9]{0,4}(\.[0-9]{0,9})?([eE][+-]?[0-9]{1,2})?\Z"
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(AMOUNT_TEXT)
+def test_amount_text_is_accepted_as_is_only_when_decimal_would_give_it_back(value: str) -> None:
+    assert outcome_of_amount(_amount, value) == outcome_of_amount(reference_amount, value)
+
+
+def test_the_amount_shortcut_takes_plain_text_and_refuses_zero() -> None:
+    assert _amount("price", "0.00847000") == "0.00847000"
+    assert _amount("price", "007.50") == "7.50"  # leading zeros: through Decimal
+    with pytest.raises(InvalidParameter, match="must be above zero"):
+        _amount("price", "0.000")
 
 
 def test_the_cache_keeps_errors_naming_the_python_parameter() -> None:

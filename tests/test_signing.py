@@ -25,6 +25,7 @@ from trio_binance._params import (
     signature_payload,
 )
 from trio_binance._signing import (
+    HmacKey,
     VerifyingKey,
     ed25519_signature,
     hmac_signature,
@@ -462,3 +463,19 @@ def test_every_kind_of_value_reaches_its_wire_form(value: object, wire: WireValu
 def test_unsupported_values_are_refused_naming_the_parameter(value: object) -> None:
     with pytest.raises(InvalidParameter, match="'p'"):
         canonical_params({"p": value})
+
+
+@settings(max_examples=500)
+@given(secret=st.binary(max_size=200), payload=st.text(max_size=300))
+def test_a_prepared_hmac_key_signs_as_hmac_does(secret: bytes, payload: str) -> None:
+    # Keys longer than SHA-256's 64-byte block are hashed first (RFC 2104): both sides of 64.
+    expected = hmac.new(secret, payload.encode(), "sha256").hexdigest()
+    assert HmacKey(secret).signature(payload) == expected == hmac_signature(secret, payload)
+
+
+def test_a_prepared_hmac_key_signs_each_payload_afresh() -> None:
+    key = HmacKey(b"secret")
+    first = key.signature("a=1")
+    assert key.signature("a=2") != first
+    assert key.signature("a=1") == first  # the prepared states are copied, never consumed
+    assert "secret" not in repr(key)

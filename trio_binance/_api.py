@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Literal, TypeAlias, TypeVar
 
 import msgspec
 
-from trio_binance._client_ids import check_client_id, check_client_id_prefix, with_client_ids
+from trio_binance._client_ids import add_client_ids, check_client_id, check_client_id_prefix
 from trio_binance._exceptions import ApiError, BadRequest, InvalidParameter, PartialSuccess
 from trio_binance._methods import is_signed
-from trio_binance._params import decimal_text
+from trio_binance._params import CanonicalParams, WireValue, decimal_text
 from trio_binance.models import (
     AccountCommission,
     AccountFilters,
@@ -142,8 +142,15 @@ def _decimal(wire: str, value: object) -> Decimal:
     return Decimal(value)
 
 
+# Text already in the form decimal_text gives (ASCII digits, no sign, exponent or leading
+# zero): the common way to pass an amount, accepted as it is without building a Decimal.
+_PLAIN_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
 def _amount(wire: str, value: object) -> str:
     """A price or quantity above zero, as plain decimal text (no exponent)."""
+    if type(value) is str and _PLAIN_DECIMAL.fullmatch(value) and value.strip("0."):
+        return value  # a non-zero digit: above zero (tests/test_api_fast_path.py)
     number = _decimal(wire, value)
     if not number.is_finite() or number <= 0:
         raise _invalid(wire, f"must be above zero, got {value}")
@@ -203,13 +210,13 @@ def _symbol(wire: str, value: object) -> str:
     return value
 
 
-def _symbols(wire: str, value: object) -> list[str]:
+def _symbols(wire: str, value: object) -> WireValue:
     if isinstance(value, str) or not isinstance(value, Sequence) or not value:
         raise _invalid(wire, f"must be a non-empty list of symbols, got {value!r}")
     return [_symbol(wire, symbol) for symbol in value]
 
 
-def _permissions(wire: str, value: object) -> str | list[str]:
+def _permissions(wire: str, value: object) -> WireValue:
     # exchangeInfo: "permissions accepts either a list of permissions, or a single permission".
     if isinstance(value, str | enum.Enum):
         return _enum(wire, value)
@@ -249,7 +256,7 @@ def _window_size(wire: str, value: object) -> str:
     return match.group(0)
 
 
-_Check: TypeAlias = Callable[[str, object], object]
+_Check: TypeAlias = Callable[[str, object], WireValue]
 
 # First match wins, on the lower-cased wire name; every parameter of every typed method
 # ends with one of these (tests/test_api.py checks it).
@@ -518,59 +525,100 @@ _ORDER_LEGS: Mapping[str, tuple[tuple[str, bool], ...]] = MappingProxyType(
 )
 
 
-# Cached (pure, and only ever called with the legs and names of the tables above): an order
-# check then costs dict lookups, not string building and closures on every call.
-@functools.cache
 def _leg(prefix: str, name: str) -> str:
     """The wire name of parameter ``name`` of the leg ``prefix``: ``working`` + ``price``."""
     return prefix + name[0].upper() + name[1:] if prefix else name
 
 
-@functools.cache
-def _leg_rules(prefix: str) -> tuple[_Rule, _Rule, _Rule]:
-    """The leg's MARKET quantity rule, then the rules it obeys whatever its type."""
-    return (
-        _at_most_one(_leg(prefix, "quantity"), _leg(prefix, "quoteOrderQty")),
-        # Pegged orders: "pegOffsetType and pegOffsetValue ... must be specified together."
-        _together(_leg(prefix, "pegOffsetType"), _leg(prefix, "pegOffsetValue")),
-        _iceberg_needs_gtc(_leg(prefix, "icebergQty"), _leg(prefix, "timeInForce")),
+class _LegCheck:
+    """The order-type rules of one leg, with its wire names worked out once.
+
+    Built for each entry of ``_ORDER_LEGS`` at import: a check then costs a few dict lookups
+    (tests/test_api_fast_path.py holds it to the plain version over random orders).
+    """
+
+    __slots__ = (
+        "_iceberg_gtc",
+        "_market_quantity",
+        "_pegged",
+        "_pegged_offset",
+        "_required",
+        "_required_pegged",
+        "_type",
     )
 
+    def __init__(self, prefix: str, *, own_quantity: bool) -> None:
+        self._type = _leg(prefix, "type")
+        # "If pegPriceType is specified, price becomes optional."
+        self._pegged = _leg(prefix, "pegPriceType")
+        required: dict[str, tuple[tuple[str, ...], ...]] = {}
+        required_pegged: dict[str, tuple[tuple[str, ...], ...]] = {}
+        for order_type, requirements in _REQUIRED_BY_TYPE.items():
+            # Legs sharing the list's quantity are not asked for one of their own.
+            kept = [
+                alternatives
+                for alternatives in requirements
+                if own_quantity or "quantity" not in alternatives
+            ]
+            named = tuple(tuple(_leg(prefix, name) for name in names) for names in kept)
+            required[order_type] = named
+            required_pegged[order_type] = tuple(
+                leg_names
+                for names, leg_names in zip(kept, named, strict=True)
+                if names[0] != "price"
+            )
+        self._required: Mapping[str, tuple[tuple[str, ...], ...]] = required
+        self._required_pegged: Mapping[str, tuple[tuple[str, ...], ...]] = required_pegged
+        self._market_quantity = _at_most_one(
+            _leg(prefix, "quantity"), _leg(prefix, "quoteOrderQty")
+        )
+        # Pegged orders: "pegOffsetType and pegOffsetValue ... must be specified together."
+        self._pegged_offset = _together(
+            _leg(prefix, "pegOffsetType"), _leg(prefix, "pegOffsetValue")
+        )
+        self._iceberg_gtc = _iceberg_needs_gtc(
+            _leg(prefix, "icebergQty"), _leg(prefix, "timeInForce")
+        )
 
-def _check_order(params: Mapping[str, object], prefix: str, *, own_quantity: bool) -> None:
-    order_type = params.get(_leg(prefix, "type"))
-    # "If pegPriceType is specified, price becomes optional."
-    pegged = _leg(prefix, "pegPriceType") in params
-    for alternatives in _REQUIRED_BY_TYPE.get(str(order_type), ()):
-        shared_quantity = "quantity" in alternatives and not own_quantity
-        if shared_quantity or (alternatives[0] == "price" and pegged):
-            continue
-        names = [_leg(prefix, name) for name in alternatives]
-        if not any(name in params for name in names):
-            either = "".join(f" (or {python_name(name)!r})" for name in names[1:])
-            raise _invalid(names[0], f"is required for a {order_type} order{either}")
-    market_quantity, pegged_offset, iceberg_gtc = _leg_rules(prefix)
-    if order_type == "MARKET":
-        market_quantity(params)
-    pegged_offset(params)
-    iceberg_gtc(params)
+    def __call__(self, params: Mapping[str, object]) -> None:
+        order_type = str(params.get(self._type))
+        table = self._required_pegged if self._pegged in params else self._required
+        for names in table.get(order_type, ()):
+            for name in names:
+                if name in params:
+                    break
+            else:
+                either = "".join(f" (or {python_name(name)!r})" for name in names[1:])
+                raise _invalid(names[0], f"is required for a {order_type} order{either}")
+        if order_type == "MARKET":
+            self._market_quantity(params)
+        self._pegged_offset(params)
+        self._iceberg_gtc(params)
 
 
-def checked_params(method: str, arguments: Mapping[str, object]) -> dict[str, object]:
+_LEG_CHECKS: Mapping[str, tuple[_LegCheck, ...]] = MappingProxyType(
+    {
+        method: tuple(_LegCheck(prefix, own_quantity=own) for prefix, own in legs)
+        for method, legs in _ORDER_LEGS.items()
+    }
+)
+
+
+def checked_params(method: str, arguments: Mapping[str, object]) -> CanonicalParams:
     """The wire parameters of a typed call to ``method``.
 
     Names become camelCase, ``None`` values are left out, every value is checked and made
     canonical, then the method's rules are applied. Raises ``InvalidParameter``.
     """
-    params: dict[str, object] = {}
+    params = CanonicalParams()
     for name, value in arguments.items():
         if value is not None:
             wire, check = _parameter(method, name)
             params[wire] = check(wire, value)
     for rule in _RULES.get(method, ()):
         rule(params)
-    for prefix, own_quantity in _ORDER_LEGS.get(method, ()):
-        _check_order(params, prefix, own_quantity=own_quantity)
+    for check_leg in _LEG_CHECKS.get(method, ()):
+        check_leg(params)
     _check_time_range(method, params)
     return params
 
@@ -742,7 +790,7 @@ class ApiMethods:
         placing and cancelling methods), so an ``OutcomeUnknown`` error always names the
         orders to look up."""
         params = checked_params(method, arguments)
-        params = with_client_ids(method, params, self._client_order_id_prefix)
+        add_client_ids(method, params, self._client_order_id_prefix)
         return await self.request(method, params, result_type=result_type, signed=is_signed(method))
 
     # --- general requests ---------------------------------------------------------------

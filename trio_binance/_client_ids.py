@@ -5,7 +5,7 @@ caller nothing to look the order up by. The typed API therefore sends every clie
 order-creating request itself, so an ``OutcomeUnknown`` error carries them and
 ``order.status`` / ``orderList.status`` can find out what happened.
 
-An id is 20 characters of ``secrets.token_urlsafe`` (120 random bits from the OS) after an
+An id is 20 base64url characters of 120 random bits from the OS (``os.urandom``) after an
 optional prefix: unique across processes and restarts without coordination, unlike the
 process-local counters some clients use. Ids and prefixes must match the pattern Binance
 enforces for client ids (error -1100, "Illegal characters found in parameter '%s'; legal
@@ -16,11 +16,12 @@ Pure functions: no I/O, no state.
 
 from __future__ import annotations
 
+import binascii
+import os
 import re
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, MutableMapping
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from trio_binance._exceptions import InvalidParameter
 
@@ -115,9 +116,16 @@ def _check_characters(value: str, name: str) -> None:
         )
 
 
+# base64 -> base64url ("-" and "_" for "+" and "/"): what secrets.token_urlsafe writes.
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def new_client_id(prefix: str = "") -> str:
     """A fresh client id: ``prefix`` and 120 random bits, at most 36 characters."""
-    return check_client_id_prefix(prefix) + secrets.token_urlsafe(_RANDOM_BYTES)
+    # 15 bytes are exactly 20 base64 characters: no padding to strip.
+    random_part = binascii.b2a_base64(os.urandom(_RANDOM_BYTES), newline=False)
+    text = random_part.translate(_URL_SAFE).decode()
+    return check_client_id_prefix(prefix) + text if prefix else text
 
 
 def with_client_ids(method: str, params: Mapping[str, V], prefix: str = "") -> dict[str, V | str]:
@@ -126,23 +134,24 @@ def with_client_ids(method: str, params: Mapping[str, V], prefix: str = "") -> d
     Ids the caller chose are kept as they are; methods that create no order are unchanged.
     """
     filled: dict[str, V | str] = dict(params)
-    for name in _missing_ids(method, params):
-        filled[name] = new_client_id(prefix)
+    add_client_ids(method, filled, prefix)
     return filled
 
 
-def _missing_ids(method: str, params: Mapping[str, object]) -> Iterable[str]:
+def add_client_ids(method: str, params: MutableMapping[str, Any], prefix: str = "") -> None:
+    """:func:`with_client_ids`, filling ``params`` itself."""
     for name, order_present_if in CLIENT_IDS_BY_METHOD.get(method, ()):
-        if params.get(name) is not None:
-            continue
-        if order_present_if is None or params.get(order_present_if) is not None:
-            yield name
+        if params.get(name) is None and (
+            order_present_if is None or params.get(order_present_if) is not None
+        ):
+            params[name] = new_client_id(prefix)
 
 
 __all__ = [
     "CLIENT_IDS_BY_METHOD",
     "MAX_CLIENT_ID_LENGTH",
     "MAX_PREFIX_LENGTH",
+    "add_client_ids",
     "check_client_id",
     "check_client_id_prefix",
     "new_client_id",

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from trio_binance._exceptions import BinanceError
 from trio_binance._params import WireValue, signature_payload
-from trio_binance._signing import ed25519_signature, hmac_signature, rsa_signature
+from trio_binance._signing import HmacKey, ed25519_signature, rsa_signature
 
 KeyType: TypeAlias = Literal["HMAC", "RSA", "ED25519"]
 StrOrPath: TypeAlias = str | os.PathLike[str]
@@ -87,15 +87,15 @@ class Credentials(abc.ABC):
 class HmacCredentials(Credentials):
     """An API key with its HMAC-SHA-256 secret key."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_key",)
     key_type: ClassVar[KeyType] = "HMAC"
 
     def __init__(self, api_key: str, secret: str | bytes) -> None:
         super().__init__(api_key)
-        self._secret = _checked_hmac_secret(secret)
+        self._key = HmacKey(_checked_hmac_secret(secret))
 
     def sign(self, payload: str) -> str:
-        return hmac_signature(self._secret, payload)
+        return self._key.signature(payload)
 
 
 class _PrivateKeyCredentials(Credentials):
