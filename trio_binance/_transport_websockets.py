@@ -20,7 +20,7 @@ import trio
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.frames import DATA_OPCODES, CloseCode, Frame, Opcode
-from websockets.protocol import Event
+from websockets.protocol import Event, State
 from websockets.trio.client import ClientConnection
 from websockets.trio.messages import MAX_FRAGMENTS
 from websockets.uri import parse_uri
@@ -247,20 +247,38 @@ class _WebsocketsConnection:
     async def send_batch(self, frames: Sequence[bytes]) -> None:
         """All ``frames`` framed by websockets' protocol, then written with one system call.
 
-        ``send_context`` is websockets' own way to write protocol output (it checks the state,
-        serialises writers and fails the connection on a write error); joining its pending
-        writes turns one ``send_all`` per frame into one for the batch.
+        Joining the protocol's pending writes turns one ``send_all`` per frame into one for
+        the batch. On an open connection this does what websockets' ``send_context`` does
+        there, without the cost of an async context manager on every write (1.3 us): frame,
+        write, and on a failed write fail the connection. Otherwise ``send_context`` itself
+        decides (it waits for a closing connection to close, then raises).
         """
         ws = self._ws
         protocol = ws.protocol
+        if protocol.state is not State.OPEN:
+            await self._send_in_context(frames)
+            return
+        self._frame(frames)
         try:
-            async with ws.send_context():
-                for frame in frames:
-                    protocol.send_text(frame)
-                if len(frames) > 1:
-                    protocol.writes = [b"".join(protocol.data_to_send())]
+            await ws.send_data()
+        except Exception as exc:  # as send_context: any write error loses the connection
+            ws.set_connection_exc(exc)
+            await ws.close_stream()
+            raise _closed(ws.close_exc) from None
+
+    async def _send_in_context(self, frames: Sequence[bytes]) -> None:
+        try:
+            async with self._ws.send_context():
+                self._frame(frames)
         except ConnectionClosed as exc:
             raise _closed(exc) from None
+
+    def _frame(self, frames: Sequence[bytes]) -> None:
+        protocol = self._ws.protocol
+        for frame in frames:
+            protocol.send_text(frame)
+        if len(frames) > 1:
+            protocol.writes = [b"".join(protocol.data_to_send())]
 
     async def receive(self) -> str | bytes:
         try:
