@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -538,8 +539,11 @@ class _LegCheck:
     """
 
     __slots__ = (
+        "_iceberg",
         "_iceberg_gtc",
         "_market_quantity",
+        "_peg_offset_type",
+        "_peg_offset_value",
         "_pegged",
         "_pegged_offset",
         "_required",
@@ -573,12 +577,11 @@ class _LegCheck:
             _leg(prefix, "quantity"), _leg(prefix, "quoteOrderQty")
         )
         # Pegged orders: "pegOffsetType and pegOffsetValue ... must be specified together."
-        self._pegged_offset = _together(
-            _leg(prefix, "pegOffsetType"), _leg(prefix, "pegOffsetValue")
-        )
-        self._iceberg_gtc = _iceberg_needs_gtc(
-            _leg(prefix, "icebergQty"), _leg(prefix, "timeInForce")
-        )
+        self._peg_offset_type = _leg(prefix, "pegOffsetType")
+        self._peg_offset_value = _leg(prefix, "pegOffsetValue")
+        self._pegged_offset = _together(self._peg_offset_type, self._peg_offset_value)
+        self._iceberg = _leg(prefix, "icebergQty")
+        self._iceberg_gtc = _iceberg_needs_gtc(self._iceberg, _leg(prefix, "timeInForce"))
 
     def __call__(self, params: Mapping[str, object]) -> None:
         order_type = str(params.get(self._type))
@@ -592,8 +595,11 @@ class _LegCheck:
                 raise _invalid(names[0], f"is required for a {order_type} order{either}")
         if order_type == "MARKET":
             self._market_quantity(params)
-        self._pegged_offset(params)
-        self._iceberg_gtc(params)
+        # The two rules below only run where they could fail: most orders have neither.
+        if (self._peg_offset_type in params) is not (self._peg_offset_value in params):
+            self._pegged_offset(params)
+        if self._iceberg in params:
+            self._iceberg_gtc(params)
 
 
 _LEG_CHECKS: Mapping[str, tuple[_LegCheck, ...]] = MappingProxyType(
@@ -610,17 +616,57 @@ def checked_params(method: str, arguments: Mapping[str, object]) -> CanonicalPar
     Names become camelCase, ``None`` values are left out, every value is checked and made
     canonical, then the method's rules are applied. Raises ``InvalidParameter``.
     """
+    checks = _method_checks(method)
+    by_name = checks.parameters
     params = CanonicalParams()
     for name, value in arguments.items():
         if value is not None:
-            wire, check = _parameter(method, name)
+            wire, check = by_name.get(name) or _parameter(method, name)
             params[wire] = check(wire, value)
-    for rule in _RULES.get(method, ()):
+    for rule in checks.rules:
         rule(params)
-    for check_leg in _LEG_CHECKS.get(method, ()):
-        check_leg(params)
-    _check_time_range(method, params)
     return params
+
+
+class _MethodChecks:
+    """What :func:`checked_params` applies to one method, looked up once per method.
+
+    ``parameters``: the wire name and value check of each argument of the typed method;
+    ``rules``: its rules across parameters, then each order leg's, then the time range (for
+    methods that take one). tests/test_api_fast_path.py holds it to the plain version.
+    """
+
+    __slots__ = ("parameters", "rules")
+
+    def __init__(self, method: str) -> None:
+        names = _argument_names(method)
+        self.parameters: Mapping[str, tuple[str, _Check]] = {
+            name: _parameter(method, name) for name in names or ()
+        }
+        wires = {wire for wire, _ in self.parameters.values()}
+        rules: list[_Rule] = [*_RULES.get(method, ()), *_LEG_CHECKS.get(method, ())]
+        if names is None or {"startTime", "endTime"} <= wires:
+            rules.append(functools.partial(_check_time_range, method))
+        self.rules: tuple[_Rule, ...] = tuple(rules)
+
+
+def _argument_names(method: str) -> tuple[str, ...] | None:
+    """The keyword arguments of the typed method for ``method``; ``None`` if there is none."""
+    python_method = API_METHODS.get(method)
+    if python_method is None:
+        return None
+    signature = inspect.signature(getattr(ApiMethods, python_method))
+    return tuple(
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+
+
+# Pure and bounded (one entry per method the typed API calls).
+@functools.lru_cache(maxsize=256)
+def _method_checks(method: str) -> _MethodChecks:
+    return _MethodChecks(method)
 
 
 # --- order.cancelReplace errors ----------------------------------------------------------
