@@ -341,6 +341,57 @@ async def test_server_close_frame_reaches_the_receiver_with_code_and_reason(
     assert str(caught.value) == "connection closed with code 1001 (going away)"
 
 
+async def test_a_batch_after_the_server_closed_raises_its_close_frame(
+    transport_name: TransportName,
+) -> None:
+    async def close_with_reason(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        await ws.aclose(1001, "going away")
+
+    async with (
+        serving(close_with_reason) as url,
+        opened(transport_named(transport_name), url) as connection,
+    ):
+        with pytest.raises(TransportClosed):
+            await connection.receive()  # the close handshake is over
+        with pytest.raises(TransportClosed) as caught:
+            await connection.send_batch([b"{}", b"{}"])
+    assert (caught.value.code, caught.value.reason) == (1001, "going away")
+
+
+@pytest.mark.transport_specific
+async def test_a_failed_write_on_the_fast_transport_loses_the_connection() -> None:
+    received: list[object] = []
+    first_received = trio.Event()
+
+    async def read_all(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        with contextlib.suppress(trio_websocket.ConnectionClosed):
+            while True:
+                received.append(await ws.get_message())
+                first_received.set()
+
+    async def broken_pipe(data: object) -> None:
+        raise trio.BrokenResourceError("the write failed")
+
+    async with (
+        serving(read_all) as url,
+        opened(transport_named("websockets"), url) as connection,
+    ):
+        await connection.send_batch([b'{"n":1}'])
+        with trio.fail_after(5):
+            await first_received.wait()
+        connection._ws.stream.send_all = broken_pipe  # type: ignore[attr-defined]
+        with pytest.raises(TransportClosed) as caught:
+            await connection.send_batch([b'{"n":2}'])
+        assert caught.value.code is None  # 1006: no close frame could be sent
+        with pytest.raises(TransportClosed):
+            await connection.send_batch([b'{"n":3}'])  # the connection stays lost
+        with pytest.raises(TransportClosed), trio.fail_after(5):
+            await connection.deliver(received.append)  # the reader has stopped too
+    assert received == ['{"n":1}']
+
+
 async def test_deliver_hands_over_every_message_in_order_queued_ones_first(
     transport_name: TransportName,
 ) -> None:
