@@ -324,7 +324,7 @@ async def test_close_and_abort_as_the_server_sees_them(
     assert seen == [4000, 1006]  # 1006: the connection ended with no close frame
 
 
-async def test_server_close_frame_reaches_the_receiver_with_code_and_reason(
+async def test_server_close_frame_reaches_the_receiver_and_later_sends(
     transport_name: TransportName,
 ) -> None:
     async def close_with_reason(request: trio_websocket.WebSocketRequest) -> None:
@@ -337,26 +337,11 @@ async def test_server_close_frame_reaches_the_receiver_with_code_and_reason(
     ):
         with pytest.raises(TransportClosed) as caught:
             await connection.receive()
+        with pytest.raises(TransportClosed) as caught_sending:
+            await connection.send_batch([b"{}", b"{}"])  # after the close handshake
     assert (caught.value.code, caught.value.reason) == (1001, "going away")
     assert str(caught.value) == "connection closed with code 1001 (going away)"
-
-
-async def test_a_batch_after_the_server_closed_raises_its_close_frame(
-    transport_name: TransportName,
-) -> None:
-    async def close_with_reason(request: trio_websocket.WebSocketRequest) -> None:
-        ws = await request.accept()
-        await ws.aclose(1001, "going away")
-
-    async with (
-        serving(close_with_reason) as url,
-        opened(transport_named(transport_name), url) as connection,
-    ):
-        with pytest.raises(TransportClosed):
-            await connection.receive()  # the close handshake is over
-        with pytest.raises(TransportClosed) as caught:
-            await connection.send_batch([b"{}", b"{}"])
-    assert (caught.value.code, caught.value.reason) == (1001, "going away")
+    assert (caught_sending.value.code, caught_sending.value.reason) == (1001, "going away")
 
 
 @pytest.mark.transport_specific
