@@ -104,10 +104,11 @@ class FrameCounter:
         return {"frames_per_s": rate}
 
 
-# --- asyncio loops (the peers) ------------------------------------------------------------
+# --- the measuring loops ------------------------------------------------------------------
 
 
-async def asyncio_latency(call: Call, count: int) -> dict[str, float]:
+async def latency(call: Call, count: int) -> dict[str, float]:
+    """One call at a time, each timed: the same loop under asyncio and Trio."""
     perf = time.perf_counter_ns
     samples: list[int] = []
     cpu = time.process_time()
@@ -135,9 +136,9 @@ async def asyncio_throughput(call: Call, total: int, concurrency: int) -> dict[s
 
 async def asyncio_requests(call: Call, args: argparse.Namespace) -> dict[str, float]:
     """Warm up, then the latency and throughput phases."""
-    await asyncio_latency(call, max(10, args.requests // 10))
+    await latency(call, max(10, args.requests // 10))
     await asyncio_throughput(call, max(10, args.concurrency * 2), args.concurrency)
-    figures = await asyncio_latency(call, args.requests)
+    figures = await latency(call, args.requests)
     figures.update(await asyncio_throughput(call, args.throughput_requests, args.concurrency))
     return figures
 

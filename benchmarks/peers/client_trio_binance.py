@@ -29,7 +29,7 @@ from _harness import (
     SYMBOL,
     Call,
     FrameCounter,
-    latency_figures,
+    latency,
     parse_args,
     report,
     throughput_figures,
@@ -66,17 +66,6 @@ UNTYPED_PARAMS: dict[str, object] = {
     "quantity": QUANTITY,
     "newClientOrderId": "benchmark-untyped-0001",
 }
-
-
-async def latency(call: Call, count: int) -> dict[str, float]:
-    perf = time.perf_counter_ns
-    samples: list[int] = []
-    cpu = time.process_time()
-    for _ in range(count):
-        start = perf()
-        await call()
-        samples.append(perf() - start)
-    return latency_figures(samples, time.process_time() - cpu)
 
 
 async def throughput(call: Call, total: int, concurrency: int) -> dict[str, float]:
